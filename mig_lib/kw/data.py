@@ -1,0 +1,184 @@
+"""Panel data for the Kennan–Walker likelihood: a documented schema and a validating loader.
+
+The book estimates the model on simulated panels, but the same code runs on a real survey panel
+(for example CFPS 2010–2022, which researchers obtain under licence). A panel is a long table with
+one row per person and year:
+
+============  =========  ==============================================================
+column        type       meaning
+============  =========  ==============================================================
+``person``    int / str  person identifier (any hashable label)
+``year``      int        survey year; a person's years must be consecutive (no gaps)
+``age``       int        age in that year; must rise by exactly one per year
+``province``  int / str  province of residence in that year (a code from ``provinces``)
+``wage``      float      annual income in the model's units (10,000 yuan); NaN = not observed
+``home``      int / str  optional: home (hukou) province, constant per person; when the column
+                         is absent the first observed province is used
+============  =========  ==============================================================
+
+The choice made in year t is the province of year t+1, so a person observed for T years
+contributes T wage observations and T-1 location choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mig_lib.core import ParameterError
+
+REQUIRED_COLUMNS = ("person", "year", "age", "province", "wage")
+OPTIONAL_COLUMNS = ("home",)
+
+
+@dataclass(frozen=True)
+class PanelArrays:
+    """A validated panel as flat arrays (rows sorted by person, then year).
+
+    Provinces are stored as indices into ``provinces``. ``choice[t]`` is the province index of
+    the next row of the same person, or -1 on a person's last row. ``person_start[i]`` and
+    ``person_start[i + 1]`` delimit person i's rows.
+    """
+
+    provinces: tuple
+    person_ids: np.ndarray
+    person_start: np.ndarray
+    home: np.ndarray
+    age: np.ndarray
+    location: np.ndarray
+    choice: np.ndarray
+    wage: np.ndarray
+
+    @property
+    def n_people(self) -> int:
+        return len(self.person_ids)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.age)
+
+    @property
+    def n_moves(self) -> int:
+        has = self.choice >= 0
+        return int(np.sum(self.choice[has] != self.location[has]))
+
+
+def _fail(message: str) -> None:
+    raise ParameterError(f"invalid panel: {message}")
+
+
+def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
+    """Check a panel against the schema and return a clean copy sorted by person and year.
+
+    Raises ParameterError naming the first problem found (missing column, missing value,
+    unknown province, duplicate or non-consecutive years, age inconsistent with year, age
+    outside ``age_range``, home that changes within a person, non-finite or negative wage).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        _fail(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        _fail(f"missing column(s) {missing}; required columns are {list(REQUIRED_COLUMNS)}")
+    columns = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in frame.columns]
+    panel = frame[columns].copy()
+    if len(panel) == 0:
+        _fail("the panel has no rows")
+    for column in [c for c in columns if c != "wage"]:
+        if panel[column].isna().any():
+            row = int(np.flatnonzero(panel[column].isna().to_numpy())[0])
+            _fail(f"column {column!r} has a missing value (row {row}); only 'wage' may be missing")
+    for column in ("year", "age"):
+        values = panel[column].to_numpy()
+        if not np.issubdtype(values.dtype, np.integer):
+            as_float = pd.to_numeric(panel[column], errors="coerce").to_numpy(dtype=float)
+            if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
+                _fail(f"column {column!r} must hold whole numbers")
+        panel[column] = panel[column].astype(np.int64)
+    allowed = list(provinces)
+    allowed_set = set(allowed)
+    for column in [c for c in ("province", "home") if c in panel.columns]:
+        unknown = sorted({v for v in panel[column].unique() if v not in allowed_set}, key=str)
+        if unknown:
+            _fail(f"column {column!r} has province code(s) {unknown[:5]} not among the model's "
+                  f"provinces {allowed}")
+    wage = pd.to_numeric(panel["wage"], errors="coerce").to_numpy(dtype=float)
+    bad_wage = np.isinf(wage) | (np.isnan(wage) & panel["wage"].notna().to_numpy())
+    if bad_wage.any():
+        _fail(f"column 'wage' has a non-numeric or infinite value (row {int(np.flatnonzero(bad_wage)[0])})")
+    panel["wage"] = wage
+    lo, hi = age_range
+    outside = (panel["age"] < lo) | (panel["age"] > hi)
+    if outside.any():
+        row = panel[outside].iloc[0]
+        _fail(f"person {row['person']!r} has age {row['age']} in {row['year']}, outside the "
+              f"model's ages [{lo}, {hi}]")
+    panel = panel.sort_values(["person", "year"], kind="stable").reset_index(drop=True)
+    same_person = panel["person"].to_numpy()[1:] == panel["person"].to_numpy()[:-1]
+    year_step = np.diff(panel["year"].to_numpy())
+    age_step = np.diff(panel["age"].to_numpy())
+    duplicate = same_person & (year_step == 0)
+    if duplicate.any():
+        row = panel.iloc[int(np.flatnonzero(duplicate)[0])]
+        _fail(f"person {row['person']!r} has two rows for year {row['year']}")
+    gap = same_person & (year_step != 1)
+    if gap.any():
+        row = panel.iloc[int(np.flatnonzero(gap)[0])]
+        _fail(f"person {row['person']!r} has a gap after year {row['year']}: years must be "
+              "consecutive (split the person into separate spells or drop the later years)")
+    bad_age = same_person & (age_step != 1)
+    if bad_age.any():
+        row = panel.iloc[int(np.flatnonzero(bad_age)[0])]
+        _fail(f"person {row['person']!r}: age must rise by one per year (after year {row['year']})")
+    if "home" in panel.columns:
+        homes_per_person = panel.groupby("person", sort=False)["home"].nunique()
+        changing = homes_per_person[homes_per_person > 1]
+        if len(changing):
+            _fail(f"person {changing.index[0]!r} has more than one home province")
+    return panel
+
+
+def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
+    """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it."""
+    path = Path(path)
+    if not path.exists():
+        raise ParameterError(f"panel file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = pd.read_csv(path)
+    elif suffix == ".dta":
+        frame = pd.read_stata(path)
+    else:
+        raise ParameterError(f"panel file {str(path)!r}: expected a .csv or .dta file, got {suffix!r}")
+    return validate_panel(frame, provinces, age_range)
+
+
+def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> PanelArrays:
+    """Validate a panel and turn it into the flat arrays the likelihood uses."""
+    panel = validate_panel(frame, provinces, age_range)
+    index_of = {code: k for k, code in enumerate(provinces)}
+    location = panel["province"].map(index_of).to_numpy(dtype=np.int64)
+    person = panel["person"].to_numpy()
+    new_person = np.r_[True, person[1:] != person[:-1]]
+    starts = np.flatnonzero(new_person)
+    person_start = np.r_[starts, len(panel)].astype(np.int64)
+    last_row = np.r_[new_person[1:], True]
+    choice = np.where(last_row, -1, np.r_[location[1:], -1]).astype(np.int64)
+    if "home" in panel.columns:
+        home = panel["home"].to_numpy()[starts]
+        home = np.array([index_of[h] for h in home], dtype=np.int64)
+    else:
+        home = location[starts].copy()
+    return PanelArrays(
+        provinces=tuple(provinces),
+        person_ids=person[starts],
+        person_start=person_start,
+        home=home,
+        age=panel["age"].to_numpy(dtype=np.int64),
+        location=location,
+        choice=choice,
+        wage=panel["wage"].to_numpy(dtype=float),
+    )

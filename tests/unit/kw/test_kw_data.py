@@ -1,0 +1,79 @@
+"""The panel schema and its validating loader (files are written by the tests)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.data import panel_arrays, read_panel, validate_panel
+
+PROVINCES = (11, 31, 44, 51)
+AGES = (20, 59)
+
+
+def good_panel():
+    return pd.DataFrame({
+        "person": [2, 2, 2, 1, 1],
+        "year": [2012, 2010, 2011, 2014, 2015],
+        "age": [27, 25, 26, 40, 41],
+        "province": [31, 11, 31, 44, 44],
+        "wage": [3.2, 1.1, np.nan, 2.0, 2.5],
+    })
+
+
+def test_sorted_and_choices_are_next_province():
+    arrays = panel_arrays(good_panel(), PROVINCES, AGES)
+    assert list(arrays.person_ids) == [1, 2]
+    assert list(arrays.person_start) == [0, 2, 5]
+    # person 1: 44 -> 44 ; person 2: 11 -> 31 -> 31
+    assert list(arrays.location) == [2, 2, 0, 1, 1]
+    assert list(arrays.choice) == [2, -1, 1, 1, -1]
+    assert list(arrays.home) == [2, 0]  # first observed province when no home column
+    assert arrays.n_moves == 1
+    assert np.isnan(arrays.wage[3]) and arrays.wage[2] == 1.1
+
+
+def test_home_column_is_used():
+    frame = good_panel().assign(home=[51, 51, 51, 44, 44])
+    arrays = panel_arrays(frame, PROVINCES, AGES)
+    assert list(arrays.home) == [2, 3]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda f: f.drop(columns="age"), "missing column"),
+    (lambda f: f.assign(province=[31, 11, 31, 44, 99]), "not among the model's provinces"),
+    (lambda f: f.assign(year=[2012, 2010, 2010, 2014, 2015]), "two rows for year"),
+    (lambda f: f.assign(year=[2013, 2010, 2011, 2014, 2015], age=[28, 25, 26, 40, 41]), "gap after year 2011"),
+    (lambda f: f.assign(age=[27, 25, 27, 40, 41]), "age must rise by one"),
+    (lambda f: f.assign(age=[27, 25, 26, 60, 61]), "outside the model's ages"),
+    (lambda f: f.assign(home=[11, 11, 31, 44, 44]), "more than one home"),
+    (lambda f: f.assign(wage=[1.0, np.inf, 1.0, 1.0, 1.0]), "non-numeric or infinite"),
+    (lambda f: f.assign(province=[31, None, 31, 44, 44]), "missing value"),
+    (lambda f: f.assign(age=[27.5, 25, 26, 40, 41]), "whole numbers"),
+])
+def test_schema_errors_name_the_problem(mutate, message):
+    with pytest.raises(ParameterError, match=message):
+        validate_panel(mutate(good_panel()), PROVINCES, AGES)
+
+
+def test_read_csv_and_stata_files(tmp_path):
+    frame = good_panel()
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    frame.to_stata(tmp_path / "panel.dta", write_index=False)
+    from_csv = read_panel(tmp_path / "panel.csv", PROVINCES, AGES)
+    from_dta = read_panel(tmp_path / "panel.dta", PROVINCES, AGES)
+    pd.testing.assert_frame_equal(from_csv, validate_panel(frame, PROVINCES, AGES))
+    np.testing.assert_allclose(from_dta["wage"].to_numpy(), from_csv["wage"].to_numpy())
+    assert list(from_dta["province"]) == list(from_csv["province"])
+
+
+def test_read_errors(tmp_path):
+    with pytest.raises(ParameterError, match="does not exist"):
+        read_panel(tmp_path / "nope.csv", PROVINCES, AGES)
+    (tmp_path / "panel.xlsx").write_text("x")
+    with pytest.raises(ParameterError, match="expected a .csv or .dta"):
+        read_panel(tmp_path / "panel.xlsx", PROVINCES, AGES)
+    pd.DataFrame({"person": [1], "year": [2010], "age": [20], "province": [11]}).to_csv(
+        tmp_path / "bad.csv", index=False)
+    with pytest.raises(ParameterError, match=r"missing column\(s\) \['wage'\]"):
+        read_panel(tmp_path / "bad.csv", PROVINCES, AGES)
