@@ -1,0 +1,369 @@
+"""Maximum likelihood on transformed parameters, with Hessian standard errors.
+
+The estimator is generic: it maximises any log-likelihood that returns one contribution per
+person, over a chosen subset of a :class:`~mig_lib.core.ParameterTable`, reading the bounds from
+the table. The Kennan–Walker chapter plugs in :func:`mig_lib.kw.likelihood.loglik_per_person`.
+
+Steps (the draft's plan, section 4.3):
+
+1. Map each bounded parameter to an unbounded one (logit for two finite bounds, log for one),
+   so the optimiser never leaves the parameter space.
+2. L-BFGS-B on the mean negative log-likelihood with central-difference gradients; optionally
+   several starts (multistart), keeping the best.
+3. A Nelder–Mead run started at the optimum checks that the quasi-Newton step did not stop at a
+   non-optimum (a kink, a flat direction); if it finds a better point L-BFGS-B restarts there.
+4. The Hessian of the log-likelihood in the unbounded coordinates by central differences of
+   the gradient; its inverse is the covariance there, mapped back with the delta method.
+5. Identification: near-zero curvature directions of the Hessian are reported and the
+   parameters that load on them get no standard error (they are reported, not silently fixed).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from mig_lib.core import ParameterError, ParameterTable
+
+LoglikPerPerson = Callable[[dict[str, float]], np.ndarray]
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter transformations
+# ----------------------------------------------------------------------------------------------
+def to_unbounded(value: float, lower: float, upper: float) -> float:
+    """Map a value inside [lower, upper] to the real line (logit, log or identity)."""
+    if math.isfinite(lower) and math.isfinite(upper):
+        share = (value - lower) / (upper - lower)
+        share = min(max(share, 1e-12), 1 - 1e-12)
+        return math.log(share / (1 - share))
+    if math.isfinite(lower):
+        return math.log(max(value - lower, 1e-300))
+    if math.isfinite(upper):
+        return -math.log(max(upper - value, 1e-300))
+    return float(value)
+
+
+def from_unbounded(x: float, lower: float, upper: float) -> float:
+    """Inverse of :func:`to_unbounded`."""
+    if math.isfinite(lower) and math.isfinite(upper):
+        return lower + (upper - lower) * _expit(x)
+    if math.isfinite(lower):
+        return lower + math.exp(min(x, 700.0))
+    if math.isfinite(upper):
+        return upper - math.exp(min(-x, 700.0))
+    return float(x)
+
+
+def unbounded_derivative(x: float, lower: float, upper: float) -> float:
+    """d value / d x of :func:`from_unbounded` (the delta-method Jacobian's diagonal)."""
+    if math.isfinite(lower) and math.isfinite(upper):
+        p = _expit(x)
+        return (upper - lower) * p * (1 - p)
+    if math.isfinite(lower):
+        return math.exp(min(x, 700.0))
+    if math.isfinite(upper):
+        return math.exp(min(-x, 700.0))
+    return 1.0
+
+
+def _expit(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+# ----------------------------------------------------------------------------------------------
+# Result
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class EstimationResult:
+    """What an MLE run produced; ``summary()`` gives the table the chapter prints."""
+
+    names: list[str]
+    estimate: dict[str, float]
+    se: dict[str, float]
+    lower: dict[str, float]
+    upper: dict[str, float]
+    loglik: float
+    n_people: int
+    converged: bool
+    iterations: int
+    n_evaluations: int
+    seconds: float
+    message: str
+    covariance: np.ndarray
+    hessian_unbounded: np.ndarray
+    gradient_norm: float
+    nelder_mead_gain: float
+    not_identified: list[str]
+    start_logliks: list[float] = field(default_factory=list)
+
+    def bounds_hit(self, relative_tolerance: float = 1e-4) -> dict[str, bool]:
+        """Parameters whose estimate sits (numerically) on a bound of the parameter table."""
+        hit = {}
+        for name in self.names:
+            lo, hi, value = self.lower[name], self.upper[name], self.estimate[name]
+            width = hi - lo if math.isfinite(hi - lo) else max(abs(value), 1.0)
+            tol = relative_tolerance * width
+            hit[name] = (math.isfinite(lo) and value - lo < tol) or (math.isfinite(hi) and hi - value < tol)
+        return hit
+
+    def summary(self, truth: Mapping[str, float] | None = None) -> pd.DataFrame:
+        """Estimate, s.e., t, bounds hit, identification (and the truth when it is known)."""
+        hit = self.bounds_hit()
+        rows = []
+        for name in self.names:
+            se = self.se[name]
+            row = {"parameter": name, "estimate": self.estimate[name], "se": se,
+                   "t": self.estimate[name] / se if se and np.isfinite(se) else np.nan,
+                   "at_bound": hit[name], "identified": name not in self.not_identified}
+            if truth is not None:
+                row["true"] = truth[name]
+                row["(estimate - true)/se"] = (self.estimate[name] - truth[name]) / se if np.isfinite(se) else np.nan
+            rows.append(row)
+        table = pd.DataFrame(rows).set_index("parameter")
+        table.attrs.update(loglik=self.loglik, converged=self.converged, iterations=self.iterations,
+                           n_evaluations=self.n_evaluations, seconds=self.seconds)
+        return table
+
+    def __repr__(self) -> str:  # pragma: no cover - display only
+        return (f"EstimationResult(loglik={self.loglik:.4f}, converged={self.converged}, "
+                f"iterations={self.iterations}, evaluations={self.n_evaluations}, "
+                f"seconds={self.seconds:.1f}, not_identified={self.not_identified})\n"
+                f"{self.summary().to_string()}")
+
+
+def recovery_failures(records: Mapping[str, object], n_se: float = 3.0) -> list[str]:
+    """Check a chapter's records: every ``estimate/<p>`` within ``n_se`` s.e. of ``true/<p>``.
+
+    Returns a list of human-readable failures (empty when recovery holds); also fails when
+    ``converged`` is recorded as false or a standard error is missing or not positive.
+    The chapter harness can call ``assert not recovery_failures(records)``.
+    """
+    failures = []
+    if "converged" in records and not records["converged"]:
+        failures.append("converged is recorded as false")
+    names = [key.split("/", 1)[1] for key in records if key.startswith("estimate/")]
+    if not names:
+        failures.append("no estimate/<param> records")
+    for name in names:
+        est, se, true = records.get(f"estimate/{name}"), records.get(f"se/{name}"), records.get(f"true/{name}")
+        if true is None or se is None:
+            failures.append(f"{name}: missing true/{name} or se/{name}")
+            continue
+        if not (isinstance(se, (int, float)) and np.isfinite(se) and se > 0):
+            failures.append(f"{name}: standard error {se!r} is not a positive number")
+            continue
+        if abs(est - true) > n_se * se:
+            failures.append(f"{name}: estimate {est:.4g} is {abs(est - true) / se:.1f} s.e. from the truth {true:.4g}")
+    return failures
+
+
+# ----------------------------------------------------------------------------------------------
+# The estimator
+# ----------------------------------------------------------------------------------------------
+class _Objective:
+    """Mean log-likelihood as a function of the unbounded vector, with evaluation bookkeeping."""
+
+    def __init__(self, loglik_per_person: LoglikPerPerson, table: ParameterTable, names: Sequence[str],
+                 step: float, progress):
+        self.loglik_per_person = loglik_per_person
+        self.table, self.names, self.step = table, list(names), step
+        self.bounds = [table.bounds(n) for n in self.names]
+        self.n_evaluations = 0
+        self.progress = progress
+        self.n_people: int | None = None
+
+    def values(self, x: np.ndarray) -> dict[str, float]:
+        values = dict(self.table.values)
+        for name, xi, (lo, hi) in zip(self.names, x, self.bounds):
+            values[name] = from_unbounded(float(xi), lo, hi)
+        return values
+
+    def per_person(self, x: np.ndarray) -> np.ndarray:
+        self.n_evaluations += 1
+        if self.progress is not None:
+            self.progress.update(1)
+        contributions = np.asarray(self.loglik_per_person(self.values(x)), dtype=float)
+        self.n_people = len(contributions)
+        return contributions
+
+    def mean(self, x: np.ndarray) -> float:
+        return float(np.mean(self.per_person(x)))
+
+    def negative_mean(self, x: np.ndarray) -> float:
+        value = self.mean(x)
+        return -value if np.isfinite(value) else 1e10
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        """Central-difference gradient of the mean log-likelihood."""
+        return np.mean(self.scores(x), axis=0)
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Per-person central-difference scores (n_people x n_params)."""
+        columns = []
+        for k in range(len(x)):
+            up, down = x.copy(), x.copy()
+            up[k] += self.step
+            down[k] -= self.step
+            columns.append((self.per_person(up) - self.per_person(down)) / (2 * self.step))
+        return np.column_stack(columns)
+
+    def negative_mean_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        value = self.negative_mean(x)
+        if value >= 1e10:
+            return value, np.zeros_like(x)
+        return value, -self.gradient(x)
+
+
+def numerical_gradient(loglik_per_person: LoglikPerPerson, table: ParameterTable, names: Sequence[str],
+                       values: Mapping[str, float] | None = None, step: float = 1e-5) -> np.ndarray:
+    """Central-difference gradient of the total log-likelihood in the natural parameters."""
+    base = dict(table.values)
+    base.update(values or {})
+    gradient = np.empty(len(names))
+    for k, name in enumerate(names):
+        h = step * max(1.0, abs(base[name]))
+        up, down = dict(base), dict(base)
+        up[name] += h
+        down[name] -= h
+        gradient[k] = (np.sum(loglik_per_person(up)) - np.sum(loglik_per_person(down))) / (2 * h)
+    return gradient
+
+
+def maximize_likelihood(
+    loglik_per_person: LoglikPerPerson,
+    table: ParameterTable,
+    names: Sequence[str],
+    start: Mapping[str, float] | None = None,
+    n_starts: int = 1,
+    start_spread: float = 0.5,
+    seed: int = 0,
+    nelder_mead_check: bool = True,
+    step: float = 1e-5,
+    hessian_step: float = 1e-4,
+    gradient_tolerance: float = 1e-6,
+    max_iterations: int = 500,
+    progress: bool = False,
+    identification_tolerance: float = 1e-7,
+) -> EstimationResult:
+    """Maximise ``sum(loglik_per_person(values))`` over ``names`` within the table's bounds.
+
+    ``loglik_per_person(values)`` receives the full dict of table values (the parameters not
+    being estimated keep their table values) and returns one log-likelihood per person.
+    ``start`` overrides the table values as the first starting point; further starts
+    (``n_starts`` > 1) perturb it by N(0, start_spread) in the unbounded coordinates.
+    """
+    names = list(names)
+    if not names:
+        raise ParameterError("names = [] is not allowed: expected at least one parameter to estimate")
+    for name in names:
+        table.row(name)  # unknown names raise a ParameterError listing the allowed ones
+    if n_starts < 1:
+        raise ParameterError(f"n_starts = {n_starts!r} is not allowed: expected an integer >= 1")
+    first = table.with_values(dict(start or {}))
+    tick = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm  # optional; only used for long runs
+
+        bar = tqdm(desc="likelihood evaluations", unit="eval")
+    objective = _Objective(loglik_per_person, table, names, step, bar)
+    x_first = np.array([to_unbounded(first[n], *table.bounds(n)) for n in names])
+    rng = np.random.default_rng(seed)
+    starts = [x_first] + [x_first + rng.normal(0.0, start_spread, len(names)) for _ in range(n_starts - 1)]
+
+    best, start_logliks = None, []
+    for x0 in starts:
+        fit = optimize.minimize(objective.negative_mean_and_gradient, x0, jac=True, method="L-BFGS-B",
+                                options={"maxiter": max_iterations, "gtol": gradient_tolerance, "ftol": 1e-12})
+        start_logliks.append(-fit.fun)
+        if best is None or fit.fun < best.fun:
+            best = fit
+    iterations = int(best.nit)
+
+    nelder_mead_gain = 0.0
+    if nelder_mead_check:
+        simplex = np.vstack([best.x] + [best.x + 0.05 * np.eye(len(names))[k] for k in range(len(names))])
+        polish = optimize.minimize(objective.negative_mean, best.x, method="Nelder-Mead",
+                                   options={"initial_simplex": simplex, "maxiter": 40 * len(names),
+                                            "xatol": 1e-6, "fatol": 1e-10})
+        nelder_mead_gain = float(best.fun - polish.fun) * (objective.n_people or 1)
+        if nelder_mead_gain > 1e-4:
+            # Nelder–Mead found higher likelihood: restart the quasi-Newton search from there.
+            best = optimize.minimize(objective.negative_mean_and_gradient, polish.x, jac=True, method="L-BFGS-B",
+                                     options={"maxiter": max_iterations, "gtol": gradient_tolerance, "ftol": 1e-12})
+            iterations += int(best.nit)
+
+    x_hat = best.x
+    n_people = objective.n_people
+    gradient = objective.gradient(x_hat)
+    hessian = _hessian_unbounded(objective, x_hat, hessian_step) * n_people
+    jacobian = np.array([unbounded_derivative(xi, *table.bounds(n)) for xi, n in zip(x_hat, names)])
+    covariance, not_identified = _covariance(hessian, jacobian, names, identification_tolerance)
+    values = objective.values(x_hat)
+    estimate = {n: values[n] for n in names}
+    se = {n: float(np.sqrt(covariance[k, k])) if n not in not_identified and covariance[k, k] > 0 else float("nan")
+          for k, n in enumerate(names)}
+    loglik = float(np.sum(objective.per_person(x_hat)))
+    gradient_norm = float(np.max(np.abs(gradient)))
+    converged = bool(best.success) and gradient_norm < 100 * gradient_tolerance and nelder_mead_gain <= 1e-2
+    if bar is not None:
+        bar.close()
+    return EstimationResult(
+        names=names, estimate=estimate, se=se,
+        lower={n: table.bounds(n)[0] for n in names}, upper={n: table.bounds(n)[1] for n in names},
+        loglik=loglik, n_people=n_people, converged=converged, iterations=iterations,
+        n_evaluations=objective.n_evaluations, seconds=time.perf_counter() - tick,
+        message=str(best.message), covariance=covariance, hessian_unbounded=hessian,
+        gradient_norm=gradient_norm, nelder_mead_gain=nelder_mead_gain,
+        not_identified=not_identified, start_logliks=start_logliks,
+    )
+
+
+def _hessian_unbounded(objective: _Objective, x: np.ndarray, step: float) -> np.ndarray:
+    """Hessian of the mean log-likelihood: central differences of the central-difference gradient."""
+    k = len(x)
+    hessian = np.empty((k, k))
+    for j in range(k):
+        up, down = x.copy(), x.copy()
+        up[j] += step
+        down[j] -= step
+        hessian[:, j] = (objective.gradient(up) - objective.gradient(down)) / (2 * step)
+    return 0.5 * (hessian + hessian.T)
+
+
+def _covariance(hessian: np.ndarray, jacobian: np.ndarray, names: list[str],
+                tolerance: float) -> tuple[np.ndarray, list[str]]:
+    """Delta-method covariance of the natural parameters and the list of unidentified ones.
+
+    The information matrix is -H in the unbounded coordinates. Directions with curvature below
+    ``tolerance`` times the largest (or negative curvature: not a maximum) are flat: every
+    parameter with a loading above 0.3 on such a direction is reported as not identified.
+    """
+    # Work with the natural-scale information so that the tolerance does not depend on units.
+    information = -hessian / np.outer(jacobian, jacobian)
+    scale = np.sqrt(np.abs(np.diag(information)))
+    scale[scale == 0] = 1.0
+    correlation_form = information / np.outer(scale, scale)
+    eigenvalues, eigenvectors = np.linalg.eigh(correlation_form)
+    flat = eigenvalues <= tolerance * max(eigenvalues.max(), 1.0)
+    not_identified = set()
+    for k in np.flatnonzero(flat):
+        not_identified.update(names[i] for i in np.flatnonzero(np.abs(eigenvectors[:, k]) > 0.3))
+    not_identified.update(names[i] for i in np.flatnonzero(np.diag(information) <= 0))
+    covariance = np.full((len(names), len(names)), np.nan)
+    keep = [i for i, n in enumerate(names) if n not in not_identified]
+    if keep:
+        sub = np.ix_(keep, keep)
+        covariance_unbounded = np.linalg.inv(-hessian[sub])
+        covariance[sub] = covariance_unbounded * np.outer(jacobian[keep], jacobian[keep])
+    return covariance, [n for n in names if n in not_identified]

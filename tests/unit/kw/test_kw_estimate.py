@@ -1,0 +1,121 @@
+"""The generic MLE machinery: transforms, statsmodels cross-check, delta method, identification."""
+
+import math
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from mig_lib.core import ParameterError, ParameterTable
+from mig_lib.kw.estimate import (from_unbounded, maximize_likelihood, numerical_gradient,
+                                 recovery_failures, to_unbounded, unbounded_derivative)
+
+
+@pytest.mark.parametrize("lower, upper", [(0.0, 1.0), (-2.0, 5.0), (0.0, math.inf), (-math.inf, 3.0),
+                                          (-math.inf, math.inf)])
+def test_transform_round_trip_and_derivative(lower, upper):
+    for x in (-3.0, -0.2, 0.0, 0.7, 2.5):
+        value = from_unbounded(x, lower, upper)
+        assert lower < value < upper
+        assert to_unbounded(value, lower, upper) == pytest.approx(x, abs=1e-9)
+        h = 1e-6
+        fd = (from_unbounded(x + h, lower, upper) - from_unbounded(x - h, lower, upper)) / (2 * h)
+        assert unbounded_derivative(x, lower, upper) == pytest.approx(fd, rel=1e-6)
+
+
+def logit_data(n=800, seed=3):
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([np.ones(n), rng.normal(size=n)])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ [-0.4, 1.1])))).astype(float)
+    return x, y
+
+
+def test_logit_matches_statsmodels():
+    x, y = logit_data()
+    table = ParameterTable([("b0", 0.0, -math.inf, math.inf, "b_0", "intercept"),
+                            ("b1", 0.0, -math.inf, math.inf, "b_1", "slope")])
+
+    def loglik(values):
+        index = x @ [values["b0"], values["b1"]]
+        return y * index - np.logaddexp(0.0, index)
+
+    result = maximize_likelihood(loglik, table, ["b0", "b1"])
+    reference = sm.Logit(y, x).fit(disp=0)
+    assert result.converged
+    np.testing.assert_allclose([result.estimate["b0"], result.estimate["b1"]], reference.params, atol=2e-5)
+    np.testing.assert_allclose([result.se["b0"], result.se["b1"]], reference.bse, rtol=1e-4)
+    assert result.loglik == pytest.approx(reference.llf, abs=1e-8)
+    summary = result.summary(truth={"b0": -0.4, "b1": 1.1})
+    assert list(summary.columns[:5]) == ["estimate", "se", "t", "at_bound", "identified"]
+    assert summary.loc["b1", "t"] == pytest.approx(result.estimate["b1"] / result.se["b1"])
+
+
+def test_delta_method_for_a_bounded_scale():
+    rng = np.random.default_rng(0)
+    data = rng.normal(1.0, 2.0, size=500)
+    table = ParameterTable([("mean", 0.0, -10.0, 10.0, r"\mu", "mean"),
+                            ("sd", 1.0, 0.01, 20.0, r"\sigma", "standard deviation")])
+
+    def loglik(values):
+        return -0.5 * ((data - values["mean"]) / values["sd"]) ** 2 - np.log(values["sd"]) - 0.5 * np.log(2 * np.pi)
+
+    result = maximize_likelihood(loglik, table, ["mean", "sd"], n_starts=3, seed=1)
+    sd_hat = data.std()
+    assert result.estimate["mean"] == pytest.approx(data.mean(), abs=1e-5)
+    assert result.estimate["sd"] == pytest.approx(sd_hat, abs=1e-5)
+    # closed-form inverse information: var(mean) = sd^2/n, var(sd) = sd^2/(2n)
+    assert result.se["mean"] == pytest.approx(sd_hat / np.sqrt(500), rel=1e-3)
+    assert result.se["sd"] == pytest.approx(sd_hat / np.sqrt(1000), rel=1e-3)
+    assert len(result.start_logliks) == 3
+    assert not any(result.bounds_hit().values())
+
+
+def test_unidentified_parameters_are_reported():
+    rng = np.random.default_rng(2)
+    data = rng.normal(0.5, 1.0, size=300)
+    table = ParameterTable([("a", 0.0, -5.0, 5.0, "a", "first half of the mean"),
+                            ("b", 0.0, -5.0, 5.0, "b", "second half of the mean"),
+                            ("unused", 1.0, 0.0, 2.0, "c", "does not enter"),
+                            ("sd", 1.0, 0.1, 5.0, r"\sigma", "sd")])
+
+    def loglik(values):
+        return -0.5 * ((data - values["a"] - values["b"]) / values["sd"]) ** 2 - np.log(values["sd"])
+
+    result = maximize_likelihood(loglik, table, ["a", "b", "unused", "sd"], nelder_mead_check=False)
+    assert set(result.not_identified) == {"a", "b", "unused"}
+    assert all(np.isnan(result.se[n]) for n in result.not_identified)
+    assert np.isfinite(result.se["sd"])
+    assert not result.summary().loc["a", "identified"]
+
+
+def test_estimate_on_a_bound_is_flagged():
+    zeros = np.zeros(50)
+    table = ParameterTable([("p", 0.5, 0.0, 1.0, "p", "success probability")])
+    result = maximize_likelihood(lambda v: zeros * 0 + np.log1p(-v["p"]), table, ["p"], nelder_mead_check=False)
+    assert result.estimate["p"] < 1e-3
+    assert result.bounds_hit()["p"]
+
+
+def test_numerical_gradient_of_a_closed_form():
+    table = ParameterTable([("a", 0.3, -5.0, 5.0, "a", "a"), ("b", -1.2, -5.0, 5.0, "b", "b")])
+    grad = numerical_gradient(lambda v: np.array([v["a"] ** 3 * v["b"], np.sin(v["b"])]), table, ["a", "b"])
+    np.testing.assert_allclose(grad, [3 * 0.09 * -1.2, 0.027 + np.cos(-1.2)], rtol=1e-7)
+
+
+def test_argument_errors():
+    table = ParameterTable([("a", 0.0, -1.0, 1.0, "a", "a")])
+    with pytest.raises(ParameterError, match="unknown parameter 'zz'"):
+        maximize_likelihood(lambda v: np.zeros(2), table, ["zz"])
+    with pytest.raises(ParameterError, match="n_starts"):
+        maximize_likelihood(lambda v: np.zeros(2), table, ["a"], n_starts=0)
+    with pytest.raises(ParameterError, match="names"):
+        maximize_likelihood(lambda v: np.zeros(2), table, [])
+
+
+def test_recovery_failures():
+    good = {"estimate/a": 1.1, "se/a": 0.1, "true/a": 1.0, "converged": 1}
+    assert recovery_failures(good) == []
+    assert "3.5 s.e." in recovery_failures({**good, "estimate/a": 1.35})[0]
+    assert recovery_failures({**good, "converged": 0}) == ["converged is recorded as false"]
+    assert "not a positive number" in recovery_failures({**good, "se/a": float("nan")})[0]
+    assert "missing" in recovery_failures({"estimate/b": 1.0})[0]
