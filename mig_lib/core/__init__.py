@@ -1,0 +1,33 @@
+"""Shared core: the results contract, parameter validation, parameter tables, charts."""
+
+from mig_lib.core.params import (
+    AnyOf,
+    Bool,
+    Check,
+    Float,
+    Int,
+    ListOf,
+    OneOf,
+    OptionalPath,
+    ParameterError,
+    Shares,
+    check_parameters,
+)
+from mig_lib.core.charts import setup_charts
+from mig_lib.core.paramtable import ParameterTable
+from mig_lib.core.results import (
+    RECORD_MIME,
+    clear_records,
+    compare,
+    load_published,
+    read_records,
+    record,
+    recorded,
+    write_records,
+)
+
+__all__ = [
+    "AnyOf", "Bool", "Check", "Float", "Int", "ListOf", "OneOf", "OptionalPath", "ParameterError",
+    "Shares", "check_parameters", "ParameterTable", "setup_charts", "RECORD_MIME", "clear_records", "compare",
+    "load_published", "read_records", "record", "recorded", "write_records",
+]

@@ -1,0 +1,63 @@
+"""Shared helpers for the book's tests: where things are, which pages are notebooks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "data" / "published"
+CHAPTER_PARAMS = ROOT / "tests" / "chapter_params"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def toc_files() -> list[str]:
+    """Every file of the book, in reading order, as paths without suffix (from _toc.yml)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def source_of(page: str) -> Path:
+    for suffix in (".md", ".ipynb"):
+        candidate = ROOT / f"{page}{suffix}"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"_toc.yml names {page!r}, which has no .md or .ipynb file")
+
+
+def is_notebook(path: Path) -> bool:
+    """A MyST page is a notebook when its front matter declares a kernel."""
+    if path.suffix == ".ipynb":
+        return True
+    text = path.read_text()
+    if not text.startswith("---"):
+        return False
+    front = text.split("---", 2)[1]
+    return "kernelspec" in (yaml.safe_load(front) or {})
+
+
+def notebooks() -> list[Path]:
+    return [source_of(p) for p in toc_files() if is_notebook(source_of(p))]
+
+
+def chapter_parameters(notebook: Path) -> dict:
+    path = CHAPTER_PARAMS / f"{notebook.stem}.yaml"
+    if not path.exists():
+        return {}
+    loaded = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a mapping of parameter names to values")
+    return loaded

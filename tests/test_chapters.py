@@ -1,0 +1,91 @@
+"""Every notebook in _toc.yml, executed through papermill with CI parameters, checked against the
+paper's printed values (data/published/<name>.json) and against its own invariants."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import papermill
+import pytest
+
+from conftest import PUBLISHED, ROOT, chapter_parameters, notebooks
+from mig_lib.core import compare
+from mig_lib.run import execute_chapter
+
+pytestmark = pytest.mark.chapter
+NOTEBOOKS = notebooks()
+IDS = [nb.stem for nb in NOTEBOOKS]
+
+
+@pytest.fixture(scope="module", params=NOTEBOOKS, ids=IDS)
+def executed(request, tmp_path_factory):
+    notebook = request.param
+    out_dir = tmp_path_factory.mktemp(notebook.stem)
+    parameters = {**chapter_parameters(notebook), "results_path": str(out_dir / "records.json")}
+    executed_nb, records = execute_chapter(notebook, out_dir / f"{notebook.stem}.ipynb", parameters,
+                                           cwd=ROOT)
+    return notebook, parameters, records
+
+
+def test_records_match_the_paper(executed):
+    notebook, _, records = executed
+    assert records, f"{notebook.name} recorded nothing"
+    published = PUBLISHED / f"{notebook.stem}.json"
+    if not published.exists():
+        pytest.skip(f"{notebook.name}: no published values to compare (data/published/{published.name})")
+    table = compare(records, published)
+    with pd.option_context("display.width", 200, "display.max_rows", None, "display.max_colwidth", 60):
+        assert table["ok"].all(), (
+            f"{notebook.name}: {int((~table['ok']).sum())} of {len(table)} published values missed\n"
+            + table.loc[~table["ok"]].to_string()
+        )
+
+
+def test_results_path_holds_the_records(executed):
+    notebook, parameters, records = executed
+    saved = json.loads(open(parameters["results_path"]).read())
+    assert saved == records, f"{notebook.name}: JSON at results_path differs from the notebook's records"
+
+
+def test_estimates_within_three_standard_errors(executed):
+    """Where a chapter estimates a simulated truth (estimate/<p>, se/<p>, true/<p>), recovery holds."""
+    notebook, _, records = executed
+    names = [k.split("/", 1)[1] for k in records if k.startswith("estimate/")]
+    checked = [n for n in names if f"true/{n}" in records and f"se/{n}" in records]
+    if not checked:
+        pytest.skip(f"{notebook.name} estimates no simulated truth")
+    misses = []
+    for name in checked:
+        est, se, true = records[f"estimate/{name}"], records[f"se/{name}"], records[f"true/{name}"]
+        if not (math.isfinite(se) and se > 0 and abs(est - true) <= 3 * se):
+            misses.append(f"{name}: true {true:.4g}, estimate {est:.4g}, s.e. {se:.3g}")
+    assert not misses, f"{notebook.name}: estimates more than 3 s.e. from the truth:\n" + "\n".join(misses)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_bad_parameter_is_named(notebook, tmp_path):
+    """Every chapter validates its parameters: a bad value stops it with one clear message."""
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        execute_chapter(notebook, tmp_path / "bad.ipynb", {"results_path": 12345}, cwd=ROOT)
+    assert failure.value.ename == "ParameterError"
+    assert "parameter 'results_path' = 12345 is not allowed" in failure.value.evalue
+
+
+def test_same_run_gives_identical_records(tmp_path):
+    """Reproducibility: two runs of the same notebook with the same parameters agree exactly."""
+    page = ROOT / "book" / "how_to_run.md"
+    first = execute_chapter(page, tmp_path / "a.ipynb", {"moving_cost": 0.75}, cwd=ROOT)[1]
+    second = execute_chapter(page, tmp_path / "b.ipynb", {"moving_cost": 0.75}, cwd=ROOT)[1]
+    assert first == second
+    assert first["demo/moving_cost"] == 0.75
+
+
+def test_out_of_range_parameter_message(tmp_path):
+    page = ROOT / "book" / "how_to_run.md"
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        execute_chapter(page, tmp_path / "bad.ipynb", {"moving_cost": -1.0}, cwd=ROOT)
+    assert failure.value.evalue == (
+        "parameter 'moving_cost' = -1.0 is not allowed: expected a number in [0, 10]"
+    )
