@@ -1,0 +1,53 @@
+# Why People Move — build the website, run every test, measure speed.
+# `make book` and `make test` create .venv from the pins when it is missing or stale.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test unit bench clean distclean browser page
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	touch $(STAMP)
+
+## book: the website, into _build/html (warnings are errors)
+book: $(STAMP)
+	$(PY) -m mig_lib.core.sitebuild
+
+## page: one page only, e.g. `make page PAGE=chapters/01_peer_effects.md` (into _build/page_<name>)
+page: $(STAMP)
+	$(PY) -m mig_lib.core.sitebuild --page $(PAGE)
+
+## test: unit tests, every chapter through papermill, the website in a real browser
+test: $(STAMP) browser
+	$(PY) -m pytest -n 2 --dist loadfile
+
+## unit: the fast unit tests only
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -n 2
+
+## bench: speed measurements (ratios measured side by side in one run)
+bench: $(STAMP)
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Debian's Chromium for the site test; installed when missing and we are root.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the site test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "WARNING: /usr/bin/chromium missing and not root: the site test will be skipped"; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf _build _static book/_vendor .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)
