@@ -71,6 +71,12 @@ def _fail(message: str) -> None:
     raise ParameterError(f"invalid panel: {message}")
 
 
+def _row(panel: pd.DataFrame, position: int) -> dict:
+    """One row as plain Python values (so messages show 7, not np.float64(7.0))."""
+    return {column: panel[column].iloc[position].item() if hasattr(panel[column].iloc[position], "item")
+            else panel[column].iloc[position] for column in panel.columns}
+
+
 def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
     """Check a panel against the schema and return a clean copy sorted by person and year.
 
@@ -113,7 +119,7 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     lo, hi = age_range
     outside = (panel["age"] < lo) | (panel["age"] > hi)
     if outside.any():
-        row = panel[outside].iloc[0]
+        row = _row(panel, int(np.flatnonzero(outside.to_numpy())[0]))
         _fail(f"person {row['person']!r} has age {row['age']} in {row['year']}, outside the "
               f"model's ages [{lo}, {hi}]")
     panel = panel.sort_values(["person", "year"], kind="stable").reset_index(drop=True)
@@ -122,16 +128,16 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     age_step = np.diff(panel["age"].to_numpy())
     duplicate = same_person & (year_step == 0)
     if duplicate.any():
-        row = panel.iloc[int(np.flatnonzero(duplicate)[0])]
+        row = _row(panel, int(np.flatnonzero(duplicate)[0]))
         _fail(f"person {row['person']!r} has two rows for year {row['year']}")
     gap = same_person & (year_step != 1)
     if gap.any():
-        row = panel.iloc[int(np.flatnonzero(gap)[0])]
+        row = _row(panel, int(np.flatnonzero(gap)[0]))
         _fail(f"person {row['person']!r} has a gap after year {row['year']}: years must be "
               "consecutive (split the person into separate spells or drop the later years)")
     bad_age = same_person & (age_step != 1)
     if bad_age.any():
-        row = panel.iloc[int(np.flatnonzero(bad_age)[0])]
+        row = _row(panel, int(np.flatnonzero(bad_age)[0]))
         _fail(f"person {row['person']!r}: age must rise by one per year (after year {row['year']})")
     if "home" in panel.columns:
         homes_per_person = panel.groupby("person", sort=False)["home"].nunique()
