@@ -1,0 +1,29 @@
+"""Becker meets Harris-Todaro: migration and fertility with hukou, land and one-child policies.
+
+Replication of Liao, Wang, Wang & Yip (NBER w27767). Modules, one per verb:
+
+* :mod:`~mig_lib.bht.model` -- the parameter table and the population stocks;
+* :mod:`~mig_lib.bht.household` -- closed-form fertility, bequests and value functions;
+* :mod:`~mig_lib.bht.equilibrium` -- allocation at given migration fractions and the solver;
+* :mod:`~mig_lib.bht.outcomes` -- what Tables 4-6 report at an allocation;
+* :mod:`~mig_lib.bht.calibrate` -- Table 2 from the targets, Table 3;
+* :mod:`~mig_lib.bht.experiments` -- the seven policy experiments.
+"""
+
+from mig_lib.bht.calibrate import Calibration, CalibrationTargets, calibrate, model_implications, table2_values
+from mig_lib.bht.equilibrium import (Allocation, EquilibriumError, allocate, equilibrium_residuals,
+                                     migration_gains, net_gains, solve_equilibrium)
+from mig_lib.bht.experiments import (EXPERIMENTS, ExperimentResult, full_benefits_paper_pattern, percent_changes,
+                                     run_all, run_experiment)
+from mig_lib.bht.household import PLACES, HouseholdChoice, fertility, household_choice, utility
+from mig_lib.bht.model import PopulationStocks, paper_parameters, population_stocks
+from mig_lib.bht.outcomes import fertility_by_group, table4_columns, table5_columns, table6_columns
+
+__all__ = [
+    "Allocation", "Calibration", "CalibrationTargets", "EXPERIMENTS", "EquilibriumError", "ExperimentResult",
+    "HouseholdChoice", "PLACES", "PopulationStocks", "allocate", "calibrate", "equilibrium_residuals",
+    "fertility", "fertility_by_group", "full_benefits_paper_pattern", "household_choice", "migration_gains",
+    "model_implications", "net_gains", "paper_parameters", "percent_changes", "population_stocks", "run_all",
+    "run_experiment", "solve_equilibrium", "table2_values", "table4_columns", "table5_columns",
+    "table6_columns", "utility",
+]

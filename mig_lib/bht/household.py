@@ -1,0 +1,103 @@
+"""Household problem in closed form (Section 2.2-2.3 of the paper).
+
+An adult with preference for children ``phi`` maximises
+
+    min[beta * c, (1 - beta) * n * b] + phi * n**epsilon (+ urban benefit)
+
+subject to ``c + n*b + n*cost + fine*(n - quota) = income``. With Leontief preferences the
+optimum sets ``beta*c = (1-beta)*n*b``, so the bracket equals ``beta*(1-beta)`` times disposable
+income and the fertility choice solves the first-order condition (eq. 17)
+
+    epsilon * phi * n**(epsilon - 1) = beta * (1 - beta) * (cost + fine),
+
+independent of income (Proposition 1). Only high-preference adults pay (or, below the quota,
+receive) the fine: the paper's non-degenerate case has the quota binding for them alone, and the
+tables are reproduced with the fine linear in ``n - quota`` (a subsidy below the quota).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mig_lib.core import ParameterError, ParameterTable
+from mig_lib.bht.model import CHILD_REARING_SHARE, YEARS_PER_PERIOD
+
+#: Where an adult works and lives, and which rules apply:
+#: (child-cost share parameter, fine-rate parameters that add up, quota parameter).
+PLACES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "rural_L": ("k0_R", ("k_R",), "n_bar_R"),
+    "rural_H": ("k0_R", ("k_R", "k_H"), "n_bar_R"),
+    "public": ("k0_U", ("k_U", "k_S"), "n_bar_U"),
+    "private_H_formal": ("k0_U", ("k_U", "k_PH"), "n_bar_U"),
+    "private_L_formal": ("k0_U", ("k_U",), "n_bar_U"),
+    # informal migrants (no hukou) pay urban child costs but face the rural quota and fines
+    "private_H_informal": ("k0_U", ("k_R", "k_H"), "n_bar_R"),
+    "private_L_informal": ("k0_U", ("k_R",), "n_bar_R"),
+}
+
+
+def fertility(phi, unit_cost, fine_per_child, beta, epsilon, n_max=np.inf):
+    """Optimal children per adult, eq. (18): ``[eps*phi / (beta(1-beta)(cost+fine))]^(1/(1-eps))``.
+
+    Capped at the biological limit ``n_max`` (the objective is concave in ``n``, so the capped
+    optimum is the minimum of the two). Works elementwise on arrays.
+    """
+    marginal_cost = beta * (1.0 - beta) * (np.asarray(unit_cost) + np.asarray(fine_per_child))
+    if np.any(marginal_cost <= 0):
+        raise ParameterError("argument 'unit_cost' + 'fine_per_child' must be positive: "
+                             "with a zero marginal cost of children fertility is unbounded")
+    n = (epsilon * np.asarray(phi) / marginal_cost) ** (1.0 / (1.0 - epsilon))
+    return np.minimum(n, n_max)
+
+
+def disposable_income(n, net_income, unit_cost, fine_per_child, quota):
+    """Income left for consumption and bequests after child costs and the (linear) fine."""
+    return net_income - n * unit_cost - fine_per_child * (n - quota)
+
+
+def utility(n, phi, net_income, unit_cost, fine_per_child, quota, beta, epsilon, benefit=0.0):
+    """Indirect utility at fertility ``n`` (the value functions V^R, V^S, V^{P,.} of the paper)."""
+    disposable = disposable_income(n, net_income, unit_cost, fine_per_child, quota)
+    return beta * (1.0 - beta) * disposable + phi * n ** epsilon + benefit
+
+
+@dataclass(frozen=True)
+class HouseholdChoice:
+    """Optimal choices of one adult: children, bequest per child, consumption, utility."""
+
+    n: float
+    bequest: float
+    consumption: float
+    utility: float
+
+
+def household_choice(params: ParameterTable, place: str, wage: float, high_preference: bool,
+                     tax_rate: float = 0.0, benefit: float = 0.0) -> HouseholdChoice:
+    """Closed-form solution for an adult of a given type at a given place.
+
+    ``wage`` is the gross income (rural income x or an urban wage): child costs and fines are
+    proportional to it. ``tax_rate`` is the effective earmarked tax (tau for natives, mu*tau for
+    late hukou holders) and ``benefit`` the urban benefit in utils (B or mu*B).
+    """
+    if place not in PLACES:
+        raise ParameterError(f"argument 'place' = {place!r} is not allowed: expected one of "
+                             + ", ".join(PLACES))
+    if not wage > 0:
+        raise ParameterError(f"argument 'wage' = {wage!r} is not allowed: expected a positive income")
+    p = params.values
+    cost_name, fine_names, quota_name = PLACES[place]
+    unit_cost = CHILD_REARING_SHARE * p[cost_name] * wage
+    fine = sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD if high_preference else 0.0
+    phi = p["phi_high"] if high_preference else p["phi_low"]
+    n = float(fertility(phi, unit_cost, fine, p["beta"], p["epsilon"], p["n_max"]))
+    net_income = wage * (1.0 - tax_rate)
+    disposable = disposable_income(n, net_income, unit_cost, fine, p[quota_name])
+    return HouseholdChoice(
+        n=n,
+        bequest=p["beta"] * disposable / n,
+        consumption=(1.0 - p["beta"]) * disposable,
+        utility=float(utility(n, phi, net_income, unit_cost, fine, p[quota_name], p["beta"],
+                              p["epsilon"], benefit)),
+    )

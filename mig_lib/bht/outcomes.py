@@ -1,0 +1,99 @@
+"""What the tables report at an allocation: fertility by group (Table 5), population ratios
+(Table 4) and incomes (Table 6).
+
+Fertility is grouped by where the children will live: children of informal migrants (no hukou)
+inherit rural residency, so their parents count with the rural group of their skill (the only
+grouping that reproduces Table 5; the calibration targets are the benchmark row of Table 5).
+"""
+
+from __future__ import annotations
+
+import math
+
+from mig_lib.core import ParameterTable
+from mig_lib.bht.equilibrium import Allocation
+from mig_lib.bht.household import household_choice
+from mig_lib.bht.model import PopulationStocks
+
+
+def _n(params, place, wage, high):
+    return household_choice(params, place, wage, high).n
+
+
+def fertility_by_group(params: ParameterTable, stocks: PopulationStocks, alloc: Allocation) -> dict[str, float]:
+    """Average children per adult (half the total fertility rate) in the five groups of Table 5."""
+    p = params.values
+    lam, pi, theta, chi_H, chi_L = p["lam"], p["pi_S"], p["theta"], alloc.chi_H, alloc.chi_L
+    H, L = stocks.H, stocks.L
+
+    def mix(place, wage):
+        """(low-preference n, high-preference n) at a place."""
+        return _n(params, place, wage, False), _n(params, place, wage, True)
+
+    rH_lo, rH_hi = mix("rural_H", alloc.x)
+    rL_lo, rL_hi = mix("rural_L", alloc.x)
+    s_lo, s_hi = mix("public", alloc.w_S)
+    fH_lo, fH_hi = mix("private_H_formal", alloc.w_PH)
+    fL_lo, fL_hi = mix("private_L_formal", alloc.w_PL)
+    iH_lo, iH_hi = mix("private_H_informal", alloc.w_PH)
+    iL_lo, _ = mix("private_L_informal", alloc.w_PL)
+
+    # high-skilled movers by preference: all low-preference, a fraction chi_H of the others
+    move_lo, move_hi = lam * H, (1 - lam) * chi_H * H
+    stay_hi = (1 - lam) * (1 - chi_H) * H
+    informal = (1 - pi) * (1 - theta)
+    rural_H = (stay_hi * rH_hi + informal * (move_lo * iH_lo + move_hi * iH_hi)) / (
+        stay_hi + informal * (move_lo + move_hi))
+
+    stay_L_hi, stay_L_lo, move_L = (1 - lam) * L, lam * (1 - chi_L) * L, lam * chi_L * L
+    rural_L = (stay_L_hi * rL_hi + stay_L_lo * rL_lo + (1 - theta) * move_L * iL_lo) / (
+        stay_L_hi + stay_L_lo + (1 - theta) * move_L)
+
+    native_mix = lambda lo, hi: lam * lo + (1 - lam) * hi  # noqa: E731 - preferences redrawn at birth
+    public = (stocks.S * native_mix(s_lo, s_hi) + pi * (move_lo * s_lo + move_hi * s_hi)) / (
+        stocks.S + pi * (move_lo + move_hi))
+    late_H = (1 - pi) * theta
+    private_H = (stocks.PH * native_mix(fH_lo, fH_hi) + late_H * (move_lo * fH_lo + move_hi * fH_hi)) / (
+        stocks.PH + late_H * (move_lo + move_hi))
+    private_L = (stocks.PL * native_mix(fL_lo, fL_hi) + theta * move_L * fL_lo) / (stocks.PL + theta * move_L)
+    return {"rural_H": rural_H, "rural_L": rural_L, "public": public, "private_H": private_H,
+            "private_L": private_L}
+
+
+def table4_columns(stocks: PopulationStocks, alloc: Allocation) -> dict[str, float]:
+    """Migration decisions and population ratios (Table 4)."""
+    total = stocks.U + stocks.R
+    return {
+        "chi_H": alloc.chi_H,
+        "chi_L": alloc.chi_L,
+        "frac_H_movers": alloc.movers_H / stocks.H,
+        "frac_L_movers": alloc.movers_L / stocks.L,
+        "frac_movers": (alloc.movers_H + alloc.movers_L) / stocks.R,
+        "urban_share": alloc.U_plus / total,
+        "PH_over_PL": alloc.PH_plus / alloc.PL_plus,
+        "S_over_PH": alloc.S_plus / alloc.PH_plus,
+        "new_migrant_share": 1.0 - stocks.U / alloc.U_plus,
+        "H_over_L_rural": alloc.H_plus / alloc.L_plus,
+        "S_over_H": alloc.S_plus / alloc.H_plus if alloc.H_plus > 0 else math.inf,
+    }
+
+
+def table5_columns(params: ParameterTable, stocks: PopulationStocks, alloc: Allocation) -> dict[str, float]:
+    """Total fertility rates (Table 5): twice the per-adult fertility of each group."""
+    groups = fertility_by_group(params, stocks, alloc)
+    return {f"tfr_{name}": 2.0 * value for name, value in groups.items()}
+
+
+def table6_columns(stocks: PopulationStocks, alloc: Allocation) -> dict[str, float]:
+    """Per-capita incomes, income ratios and the urban benefit (Table 6)."""
+    y_U = (alloc.Y_S + alloc.Y_P) / alloc.U_plus
+    y_R = alloc.x
+    return {
+        "y": (y_U * alloc.U_plus + y_R * alloc.R_plus) / (alloc.U_plus + alloc.R_plus),
+        "y_U": y_U,
+        "y_R": y_R,
+        "y_U_over_y_R": y_U / y_R,
+        "wS_over_wPH": alloc.w_S / alloc.w_PH,
+        "skill_premium": alloc.w_PH / alloc.w_PL,
+        "urban_benefit": alloc.B,
+    }
