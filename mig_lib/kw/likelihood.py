@@ -246,15 +246,19 @@ class KWLikelihood:
         return self._row_person
 
     # -- wages --------------------------------------------------------------------------------
-    def wage_log_density(self, model, values: Mapping[str, float]) -> np.ndarray:
-        """(R, n_ν, n_η·n_σ) log normal density of each observed wage (eq 10); 0 if missing."""
+    def wage_log_density(self, values: Mapping[str, float]) -> np.ndarray:
+        """(R, n_ν, n_η·n_σ) log normal density of each observed wage (eq 10); 0 if missing.
+
+        Support points and the age profile come from the part-1 model module, so the density
+        uses exactly the wage equation the simulator draws from.
+        """
+        m = self._model_module
+        table = self.params.with_values(dict(values))
         p = self.panel
-        experience = (p.age - self.ages[0]).astype(float)
-        profile = values["wage_age_slope"] * experience + values["wage_age_curvature"] * experience ** 2
-        mean = self.geography.mean_income[p.location] + profile
-        eta = np.asarray(model.eta_points, dtype=float)
-        sigma = np.asarray(model.sigma_eps_points, dtype=float)
-        nu = np.asarray(model.nu_points, dtype=float)
+        mean = self.geography.mean_income[p.location] + m.wage_age_profile(table, p.age)
+        nu = m.support_points(table["nu_sd"], self.n_nu)
+        eta = m.eta_points(table)
+        sigma = m.sigma_eps_points(table)
         residual = (np.nan_to_num(p.wage)[:, None, None, None] - mean[:, None, None, None]
                     - nu[None, :, None, None] - eta[None, None, :, None])
         z = residual / sigma[None, None, None, :]
@@ -266,18 +270,13 @@ class KWLikelihood:
     def loglik_per_person(self, values: Mapping[str, float], by_type: bool = False):
         values = {**self.params.values, **dict(values)}
         cached = self._choice_log_prob(values)
-        wage = self.wage_log_density(self._wage_model(cached.model, values), values)
+        wage = self.wage_log_density(values)
         share = values["type1_share"]
         weights = np.log(np.array([share, 1.0 - share]))
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
             cached.choice_log_prob, wage, weights, self.n_nu)
         return (total, per_type) if by_type else total
-
-    def _wage_model(self, cached_model, values):
-        """The model whose wage support points match ``values`` (wage-only changes: rebuild cheaply)."""
-        changed = any(float(values[n]) != float(cached_model.params[n]) for n in WAGE_ONLY_PARAMETERS)
-        return self.build_model(values) if changed else cached_model
 
     def loglik(self, values: Mapping[str, float]) -> float:
         return float(np.sum(self.loglik_per_person(values)))

@@ -1,0 +1,329 @@
+"""Backward induction for the Kennan-Walker model: numba solvers and two references.
+
+The expected value v̄(x) = E max_j [v(x, j) + zeta_j] with EV1 shocks is the log-sum-exp of the
+choice-specific values (up to Euler's constant, which we drop: it shifts every v̄ by the same
+constant per remaining year and cancels from choice probabilities)
+
+    v(x, j)  = u_h(x, j) + beta * E[v̄(x') | x, j]          (v = 0 after the last age)
+    v̄(x)    = log sum_j exp v(x, j)
+
+and the transition (eq 8) is never stored as a matrix: staying keeps x, returning to l1 swaps the
+remembered locations and matches, and a new province j draws its match uniformly, so the
+expectation is the mean of v̄(j, l0, s, m0) over the n_match support points s.
+
+Solvers (all return a :class:`KWSolution` holding v̄ for every state):
+
+* ``solve(model, method="shared")`` -- numba, parallel over (type, home) with ``prange``.  For a
+  given (l0, m0) the values of moving to a *new* province j do not depend on (l1, m1), so their
+  exponentials are computed once per (l0, m0) and summed with prefix/suffix sums that leave out
+  l1 (no subtraction, hence no cancellation).  Each state then needs only the stay and return
+  terms: about 3 exponentials instead of L.
+* ``solve(model, method="fused")`` -- numba, the direct fused log-sum-exp with one exponential per
+  (state, choice) entry; the kernel that the arithmetic-floor benchmark is about.
+* ``solve_numpy`` -- vectorised numpy/scipy reference (builds the (L, L, M, M, L) value array per
+  age, home and type).
+* ``solve_python`` -- a deliberately obvious pure-Python reference for tiny geographies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from scipy.special import logsumexp
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.model import KWModel
+
+SOLVER_METHODS = ("shared", "fused")
+
+
+@dataclass
+class KWSolution:
+    """Expected values v̄ for every state, and choice probabilities computed on demand.
+
+    ``V[tau, h, a, l0, l1, m0, m1]`` (float64) is v̄ at age ``model.ages[a]``.
+    """
+
+    model: KWModel
+    V: np.ndarray
+    method: str
+
+    @property
+    def n_states(self) -> int:
+        return int(self.V.size)
+
+    def _kernel_args(self):
+        m = self.model
+        return (self.V, m.location_utility, m.match_utility, m.moving_cost, m.age_cost, m.beta, m.return_discount)
+
+    def choice_values(self, tau, home, age_index, l0, l1, m0, m1) -> np.ndarray:
+        """(N, L) choice-specific values v(x, j) at N arbitrary states (int arrays of length N)."""
+        states = _as_state_arrays(self, tau, home, age_index, l0, l1, m0, m1)
+        return _choice_values_batch(*self._kernel_args(), *states)
+
+    def choice_probabilities(self, tau, home, age_index, l0, l1, m0, m1) -> np.ndarray:
+        """(N, L) logit choice probabilities rho(x, j) = exp(v(x, j) - v̄(x)) at N states."""
+        values = self.choice_values(tau, home, age_index, l0, l1, m0, m1)
+        return np.exp(values - logsumexp(values, axis=1, keepdims=True))
+
+    def log_choice_probability(self, tau, home, age_index, l0, l1, m0, m1, choice) -> np.ndarray:
+        """(N,) log rho(x, choice) at N states, for likelihoods."""
+        values = self.choice_values(tau, home, age_index, l0, l1, m0, m1)
+        choice = np.asarray(choice, dtype=np.int64).reshape(-1)
+        if choice.shape[0] != values.shape[0] or np.any((choice < 0) | (choice >= values.shape[1])):
+            raise ParameterError(f"argument 'choice' is not allowed: expected {values.shape[0]} province indices in [0, {values.shape[1] - 1}]")
+        return values[np.arange(len(choice)), choice] - logsumexp(values, axis=1)
+
+    def all_choice_probabilities(self, max_entries: int = 50_000_000) -> np.ndarray:
+        """Every choice probability, shape V.shape + (L,). Only for small problems (memory!)."""
+        size = self.V.size * self.model.n_locations
+        if size > max_entries:
+            raise ParameterError(
+                f"all_choice_probabilities would hold {size:,} numbers (> max_entries = {max_entries:,}); "
+                "use choice_probabilities at the states you need")
+        grids = np.indices(self.V.shape).reshape(7, -1)
+        probs = self.choice_probabilities(*grids)
+        return probs.reshape(self.V.shape + (self.model.n_locations,))
+
+
+def _as_state_arrays(solution: KWSolution, *state):
+    names = ("tau", "home", "age_index", "l0", "l1", "m0", "m1")
+    arrays = np.broadcast_arrays(*[np.asarray(s, dtype=np.int64).reshape(-1) for s in state])
+    for name, values, bound in zip(names, arrays, solution.V.shape):
+        if values.size and (values.min() < 0 or values.max() >= bound):
+            raise ParameterError(f"argument '{name}' has values outside [0, {bound - 1}]")
+    return tuple(np.ascontiguousarray(a) for a in arrays)
+
+
+# --------------------------------------------------------------------------------------------
+# numba kernels
+# --------------------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row):
+    """row[j] = -Delta(l0 -> j) + beta * mean_s v̄(j, l0, s, m0), the value of moving to a new j."""
+    L = row.shape[0]
+    M = V.shape[5]
+    last = a == V.shape[2] - 1
+    for j in range(L):
+        if j == l0:
+            row[j] = -np.inf
+            continue
+        continuation = 0.0
+        if not last:
+            for s in range(M):
+                continuation += V[t, h, a + 1, j, l0, s, m0]
+            continuation /= M
+        row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation
+
+
+@njit(cache=True, parallel=True)
+def _solve_shared_kernel(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
+    T, H, A, L, _, M, _ = V.shape
+    for th in prange(T * H):
+        t = th // H
+        h = th % H
+        row = np.empty(L)
+        expo = np.empty(L)
+        before = np.empty(L + 1)  # before[k] = sum of expo[j] for j < k (j != l0)
+        after = np.empty(L + 1)   # after[k]  = sum of expo[j] for j > k (j != l0)
+        for a in range(A - 1, -1, -1):
+            last = a == A - 1
+            for l0 in range(L):
+                for m0 in range(M):
+                    _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+                    row_max = -np.inf
+                    for j in range(L):
+                        if row[j] > row_max:
+                            row_max = row[j]
+                    for j in range(L):
+                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
+                    before[0] = 0.0
+                    for j in range(L):
+                        before[j + 1] = before[j] + expo[j]
+                    after[L - 1] = 0.0
+                    for j in range(L - 1, 0, -1):
+                        after[j - 1] = after[j] + expo[j]
+                    base = location_utility[h, l0] + match_utility[m0]
+                    for l1 in range(L):
+                        if l1 == l0:
+                            new_sum = before[L]
+                        else:
+                            new_sum = before[l1] + after[l1]
+                        for m1 in range(M):
+                            stay = 0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1]
+                            if l1 == l0:
+                                top = max(stay, row_max)
+                                total = math.exp(stay - top) + new_sum * math.exp(row_max - top)
+                            else:
+                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+                                if not last:
+                                    back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+                                top = max(stay, back, row_max)
+                                total = (math.exp(stay - top) + math.exp(back - top)
+                                         + new_sum * math.exp(row_max - top))
+                            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+
+
+@njit(cache=True, parallel=True)
+def _solve_fused_kernel(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
+    T, H, A, L, _, M, _ = V.shape
+    for th in prange(T * H):
+        t = th // H
+        h = th % H
+        row = np.empty(L)
+        values = np.empty(L)
+        for a in range(A - 1, -1, -1):
+            last = a == A - 1
+            for l0 in range(L):
+                for m0 in range(M):
+                    _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+                    base = location_utility[h, l0] + match_utility[m0]
+                    for l1 in range(L):
+                        for m1 in range(M):
+                            for j in range(L):
+                                values[j] = row[j]
+                            values[l0] = 0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1]
+                            if l1 != l0:
+                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+                                if not last:
+                                    back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+                                values[l1] = back
+                            top = values[0]
+                            for j in range(1, L):
+                                if values[j] > top:
+                                    top = values[j]
+                            total = 0.0
+                            for j in range(L):
+                                total += math.exp(values[j] - top)
+                            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+
+
+@njit(cache=True, parallel=True)
+def _choice_values_batch(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
+                         tau, home, age_index, l0s, l1s, m0s, m1s):
+    N = tau.shape[0]
+    A = V.shape[2]
+    L = V.shape[3]
+    out = np.empty((N, L))
+    for i in prange(N):
+        t, h, a, l0, l1, m0, m1 = tau[i], home[i], age_index[i], l0s[i], l1s[i], m0s[i], m1s[i]
+        row = np.empty(L)
+        _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+        last = a == A - 1
+        base = location_utility[h, l0] + match_utility[m0]
+        for j in range(L):
+            out[i, j] = base + row[j]
+        out[i, l0] = base + (0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1])
+        if l1 != l0:
+            back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+            if not last:
+                back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+            out[i, l1] = base + back
+    return out
+
+
+def allocate_values(model: KWModel) -> np.ndarray:
+    """An empty V array of shape (T, H, A, L, L, M, M)."""
+    L, M = model.n_locations, model.n_match
+    return np.empty((model.n_types, model.n_homes, model.n_ages, L, L, M, M))
+
+
+def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None) -> KWSolution:
+    """Solve the model by backward induction with numba (threads: ``numba.set_num_threads``).
+
+    ``method`` is ``"shared"`` (default, fastest) or ``"fused"`` (one exponential per entry);
+    ``out`` optionally reuses a preallocated V array (e.g. inside an estimation loop).
+    """
+    if method not in SOLVER_METHODS:
+        raise ParameterError(f"argument 'method' = {method!r} is not allowed: expected one of {SOLVER_METHODS}")
+    V = allocate_values(model) if out is None else out
+    expected = (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations,
+                model.n_match, model.n_match)
+    if V.shape != expected or V.dtype != np.float64 or not V.flags.c_contiguous:
+        raise ParameterError(f"argument 'out' must be a C-contiguous float64 array of shape {expected}")
+    kernel = _solve_shared_kernel if method == "shared" else _solve_fused_kernel
+    kernel(V, model.location_utility, model.match_utility, model.moving_cost, model.age_cost,
+           model.beta, model.return_discount)
+    return KWSolution(model=model, V=V, method=method)
+
+
+# --------------------------------------------------------------------------------------------
+# references
+# --------------------------------------------------------------------------------------------
+
+def numpy_age_step(V_next, location_utility_h, match_utility, cost_th, age_cost_a, beta, return_discount):
+    """One backward step for one (type, home) in numpy: returns v̄ (L, L, M, M) at this age.
+
+    ``V_next`` is v̄ at the next age, or None at the last age (v = 0 afterwards).
+    """
+    L = cost_th.shape[0]
+    M = match_utility.shape[0]
+    off_diagonal = ~np.eye(L, dtype=bool)
+    cost = cost_th + age_cost_a * off_diagonal                              # [l0, j]
+    if V_next is None:
+        continuation = np.zeros((L, L, M, M, L))
+        returned = np.zeros((L, L, M, M))
+        stayed = np.zeros((L, L, M, M))
+    else:
+        new_mean = V_next.mean(axis=2)                                      # [j, l0, m0]
+        continuation = np.broadcast_to(new_mean.transpose(1, 2, 0)[:, None, :, None, :], (L, L, M, M, L)).copy()
+        returned = V_next.transpose(1, 0, 3, 2)                             # [l0, l1, m0, m1] -> v̄(l1, l0, m1, m0)
+        stayed = V_next
+    values = beta * continuation - cost[:, None, None, None, :]
+    diag = np.arange(L)
+    values[diag, :, :, :, diag] = beta * stayed[diag]                      # j == l0: stay
+    i0, i1 = np.nonzero(off_diagonal)
+    values[i0, i1, :, :, i1] = (beta * returned[i0, i1] - cost[i0, i1][:, None, None] + return_discount)
+    base = location_utility_h[:, None, None, None] + match_utility[None, None, :, None]
+    return base + logsumexp(values, axis=-1)
+
+
+def solve_numpy(model: KWModel) -> KWSolution:
+    """Vectorised numpy/scipy reference solver (same result as ``solve``)."""
+    V = allocate_values(model)
+    for t in range(model.n_types):
+        for h in range(model.n_homes):
+            V_next = None
+            for a in range(model.n_ages - 1, -1, -1):
+                V[t, h, a] = numpy_age_step(V_next, model.location_utility[h], model.match_utility,
+                                            model.moving_cost[t, h], model.age_cost[a], model.beta,
+                                            model.return_discount)
+                V_next = V[t, h, a]
+    return KWSolution(model=model, V=V, method="numpy")
+
+
+def solve_python(model: KWModel) -> KWSolution:
+    """Pure-Python reference: loops over every state and choice, written to be read, not run big."""
+    if model.n_states * model.n_locations > 2_000_000:
+        raise ParameterError("solve_python is a reference for tiny geographies: the problem is too large")
+    T, H, A, L, M = model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_match
+    beta = model.beta
+    V = allocate_values(model)
+    for t in range(T):
+        for h in range(H):
+            for a in reversed(range(A)):
+                last = a == A - 1
+                for l0 in range(L):
+                    for l1 in range(L):
+                        for m0 in range(M):
+                            for m1 in range(M):
+                                flow = float(model.location_utility[h, l0] + model.match_utility[m0])
+                                values = []
+                                for j in range(L):
+                                    if j == l0:
+                                        cost = 0.0
+                                        future = 0.0 if last else V[t, h, a + 1, l0, l1, m0, m1]
+                                    elif j == l1:
+                                        cost = model.moving_cost[t, h, l0, j] + model.age_cost[a] - model.return_discount
+                                        future = 0.0 if last else V[t, h, a + 1, l1, l0, m1, m0]
+                                    else:
+                                        cost = model.moving_cost[t, h, l0, j] + model.age_cost[a]
+                                        future = 0.0 if last else sum(V[t, h, a + 1, j, l0, s, m0] for s in range(M)) / M
+                                    values.append(flow - cost + beta * future)
+                                top = max(values)
+                                V[t, h, a, l0, l1, m0, m1] = top + math.log(sum(math.exp(v - top) for v in values))
+    return KWSolution(model=model, V=V, method="python")
