@@ -82,7 +82,7 @@ def allocate(params: ParameterTable, stocks: PopulationStocks, chi_H: float, chi
         if not 0.0 <= value <= 1.0:
             raise ParameterError(f"argument {name!r} = {value!r} is not allowed: expected a number in [0, 1]")
     p = params.values
-    lam, pi, theta, mu, tau = p["lam"], p["pi_S"], p["theta"], p["mu"], p["tau"]
+    lam, pi, theta, mu_tax, tau = p["lam"], p["pi_S"], p["theta"], p["mu_tax"], p["tau"]
     movers_H = (lam + (1.0 - lam) * chi_H) * stocks.H
     movers_L = lam * chi_L * stocks.L
     S_plus = stocks.S + pi * movers_H
@@ -94,8 +94,8 @@ def allocate(params: ParameterTable, stocks: PopulationStocks, chi_H: float, chi
     Y_P, w_PH, w_PL = ces_output_and_wages(p["A_P"], p["psi"], p["alpha"], p["rho"], PH_plus, PL_plus)
     w_S = p["A_S"]
     # eq. (37): natives and public-sector migrants pay tau on their wage all period; private
-    # migrants who obtain hukou (probability theta) pay it for the fraction mu of the period
-    taxes = tau * (w_S * S_plus + w_PH * stocks.PH + w_PL * stocks.PL) + mu * tau * theta * (
+    # migrants who obtain hukou (probability theta) pay it for the fraction mu_tax of the period
+    taxes = tau * (w_S * S_plus + w_PH * stocks.PH + w_PL * stocks.PL) + mu_tax * tau * theta * (
         w_PH * (1.0 - pi) * movers_H + w_PL * movers_L)
     hukou_holders = stocks.U + pi * movers_H + theta * ((1.0 - pi) * movers_H + movers_L)
     G = taxes / hukou_holders
@@ -107,7 +107,7 @@ def allocate(params: ParameterTable, stocks: PopulationStocks, chi_H: float, chi
 
 def _urban_formal_terms(params: ParameterTable, alloc: Allocation) -> tuple[float, float]:
     p = params.values
-    return p["mu"] * p["tau"], p["mu"] * alloc.B
+    return p["mu_tax"] * p["tau"], p["mu"] * alloc.B
 
 
 def value_high_skilled_migrant(params: ParameterTable, alloc: Allocation, high_preference: bool) -> float:

@@ -50,6 +50,8 @@ _ROWS = [
     # institutions
     ("pi_S", 0.2, 0.0, 1.0, r"\pi", "probability that a high-skilled migrant gets a public-sector job (calibrated)"),
     ("mu", 0.4514, 0.0, 1.0, r"\mu", "fraction of the period a late hukou holder enjoys benefits and pays the tax"),
+    ("mu_tax", 0.4514, 0.0, 1.0, r"\mu_\tau", "fraction of the period a late hukou holder pays the tax (the "
+     "paper's benefit experiments keep it at the benchmark mu)"),
     ("theta", 0.11, 0.0, 1.0, r"\theta", "probability that a private-sector migrant obtains urban hukou"),
     ("tau", 0.2, 0.0, 1.0, r"\tau", "urban earmarked tax rate on the wage"),
     # fertility policy
