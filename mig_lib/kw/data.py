@@ -188,3 +188,27 @@ def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int,
         choice=choice,
         wage=panel["wage"].to_numpy(dtype=float),
     )
+
+
+def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int,
+                          first_year: int = 2010) -> pd.DataFrame:
+    """The first ``n_years`` of each simulated life as a panel in the schema above.
+
+    ``simulated`` is the frame of :func:`mig_lib.kw.simulate.simulate_panel` (one row per person
+    and age, provinces as indices into ``codes``). Years are synthetic: ``first_year`` is the
+    first model age. The unobserved columns (type, matches, eta, ...) are dropped: the estimator
+    sees only what a survey would record.
+    """
+    if not isinstance(n_years, (int, np.integer)) or n_years < 1:
+        raise ParameterError(f"argument 'n_years' = {n_years!r} is not allowed: expected an integer >= 1")
+    first_age = int(simulated["age"].min())
+    kept = simulated[simulated["age"] < first_age + n_years]
+    codes = np.asarray(codes, dtype=object)
+    return pd.DataFrame({
+        "person": kept["person"].to_numpy(),
+        "year": first_year + kept["age"].to_numpy() - first_age,
+        "age": kept["age"].to_numpy(),
+        "province": codes[kept["location"].to_numpy()],
+        "wage": kept["wage"].to_numpy(dtype=float),
+        "home": codes[kept["home"].to_numpy()],
+    }).reset_index(drop=True)

@@ -46,7 +46,7 @@ def default_parameters() -> ParameterTable:
     """
     return ParameterTable([
         ("beta", 0.95, 0.0, 0.999, r"\beta", "discount factor (KW: 0.95)"),
-        ("alpha_income", 0.10, 0.0, 5.0, r"\alpha_0",
+        ("alpha_income", 0.15, 0.0, 5.0, r"\alpha_0",
          "utility per 10,000 yuan of annual income (illustrative; KW: 0.312 per $10,000)"),
         ("home_premium", 0.60, -5.0, 10.0, r"\alpha^H", "utility of living in the home (hukou) province (illustrative)"),
         ("dialect_premium", 0.10, -5.0, 5.0, r"\alpha^D",
