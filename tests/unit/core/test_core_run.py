@@ -25,3 +25,23 @@ def test_run_writes_records_with_yaml_parameters(tmp_path, monkeypatch):
 def test_run_names_a_missing_chapter(tmp_path):
     with pytest.raises(FileNotFoundError, match="chapter 'nope.md' does not exist"):
         main(["nope.md"])
+
+
+def test_sweep_runs_every_combination(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "sweep.csv"
+    assert main(["book/how_to_run.md", "-g", "moving_cost", "[0.5, 1.5]", "-g", "income_gap", "[1.5]",
+                 "--results", str(out)]) == 0
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert list(table["moving_cost"]) == [0.5, 1.5]
+    assert list(table["demo/moving_cost"]) == [0.5, 1.5]
+    assert table["demo/move_probability"].iloc[1] == pytest.approx(0.5)
+
+
+def test_sweep_rejects_a_scalar_grid():
+    from mig_lib.run import sweep
+
+    with pytest.raises(ValueError, match="grid parameter 'moving_cost' = 1.0 is not allowed"):
+        sweep(ROOT / "book" / "how_to_run.md", {"moving_cost": 1.0})
