@@ -1,0 +1,93 @@
+"""Model primitives: parameter table, support points, flow utility and moving costs by hand."""
+
+import numpy as np
+import pytest
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.model import (build_model, default_parameters, eta_points, sigma_eps_points, support_points,
+                              wage_age_profile)
+
+
+@pytest.fixture(scope="module")
+def china_model():
+    return build_model(load_china())
+
+
+def test_full_state_space_size(china_model):
+    # 2 types x 31 homes x 40 ages x 31 x 31 locations x 3 x 3 remembered match draws
+    assert china_model.n_states == 2 * 31 * 40 * 31 * 31 * 3 * 3 == 21_449_520
+
+
+def test_parameter_table_has_kw_values_and_bounds():
+    p = default_parameters()
+    assert p["beta"] == 0.95 and p["gamma0_type1"] == 4.790 and p["gamma_adjacent"] == 0.808
+    assert p["gamma_distance"] == pytest.approx(0.265 / 1.609344)   # KW's 0.265 per 1,000 miles, per 1,000 km
+    with pytest.raises(ParameterError, match="'beta'"):
+        p.with_values(beta=1.5)
+    assert set(p.notation().columns) == {"paper symbol", "code name", "meaning", "value"}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_support_points_are_symmetric_quantiles(n):
+    points = support_points(2.0, n)
+    assert np.allclose(points, -points[::-1])
+    assert np.all(np.diff(points) > 0)
+    assert abs(points.mean()) < 1e-12
+
+
+def test_many_support_points_approach_the_normal_sd():
+    assert np.std(support_points(2.0, 2001)) == pytest.approx(2.0, rel=5e-3)
+
+
+def test_eta_and_sigma_eps_points():
+    p = default_parameters()
+    eta = eta_points(p)
+    assert len(eta) == 7 and np.allclose(eta, -eta[::-1]) and np.std(eta) == pytest.approx(p["eta_sd"])
+    sig = sigma_eps_points(p)
+    assert len(sig) == 4 and sig[0] == p["sigma_eps_low"] and sig[-1] == p["sigma_eps_high"]
+    assert wage_age_profile(p, [20])[0] == 0.0
+
+
+def test_moving_cost_by_hand(china_model):
+    g, p, cost = china_model.geography, china_model.params, china_model.moving_cost
+    h, l0, j = g.index("SC"), g.index("SC"), g.index("GD")
+    by_hand = (p["gamma0_type2"] + p["gamma_distance"] * g.distance_km[l0, j] / 1000
+               - p["gamma_adjacent"] * g.adjacent[l0, j] - p["gamma_population"] * g.population[j] / 1e7
+               + p["gamma_hukou"])
+    assert cost[1, h, l0, j] == pytest.approx(by_hand)
+    # moving back home carries no hukou friction; neighbours are cheaper by gamma_adjacent
+    assert cost[0, h, j, h] == pytest.approx(p["gamma0_type1"] + p["gamma_distance"] * g.distance_km[j, h] / 1000
+                                             - p["gamma_population"] * g.population[h] / 1e7)
+    assert np.all(np.diagonal(cost, axis1=2, axis2=3) == 0)
+    off = ~np.eye(31, dtype=bool)
+    assert np.allclose((cost[1] - cost[0])[:, off], p["gamma0_type2"] - p["gamma0_type1"])
+
+
+def test_location_utility_by_hand(china_model):
+    g, p, u = china_model.geography, china_model.params, china_model.location_utility
+    sc, cq, gd = g.index("SC"), g.index("CQ"), g.index("GD")
+    assert u[sc, sc] == pytest.approx(p["alpha_income"] * g.mean_income[sc] + p["home_premium"])
+    assert u[sc, cq] == pytest.approx(p["alpha_income"] * g.mean_income[cq] + p["dialect_premium"])  # both SW Mandarin
+    assert u[sc, gd] == pytest.approx(p["alpha_income"] * g.mean_income[gd])
+
+
+def test_match_index_combines_nu_and_xi():
+    m = build_model(load_china(["BJ", "SH"]), n_nu=3, n_xi=2)
+    assert m.n_match == 6
+    expected = m.params["alpha_income"] * m.nu_points[:, None] + m.xi_points[None, :]
+    assert np.allclose(m.match_utility, expected.ravel())
+    assert np.allclose(m.nu_of_match, np.repeat(m.nu_points, 2))
+
+
+def test_with_params_rebuilds_arrays(china_model):
+    richer = china_model.with_params(alpha_income=0.3)
+    assert np.allclose(richer.location_utility - china_model.location_utility,
+                       (0.3 - china_model.params["alpha_income"]) * china_model.geography.mean_income[None, :])
+
+
+@pytest.mark.parametrize("kwargs, fragment", [({"ages": [20, 22]}, "'ages'"), ({"n_nu": 0}, "'n_nu'"),
+                                              ({"n_xi": 2.5}, "'n_xi'")])
+def test_bad_model_arguments(kwargs, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        build_model(load_china(["BJ", "SH"]), **kwargs)

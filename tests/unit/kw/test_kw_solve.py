@@ -1,0 +1,107 @@
+"""Solver: numba (two kernels) vs numpy vs pure Python, closed forms, invariances, errors."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.model import build_model
+from mig_lib.kw.solve import allocate_values, solve, solve_numpy, solve_python
+
+SMALL = ["BJ", "HE", "SD", "SH"]
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return build_model(load_china(SMALL), ages=range(50, 55), n_nu=2, n_xi=2)
+
+
+@pytest.fixture(scope="module")
+def small_solution(small_model):
+    return solve(small_model)
+
+
+@pytest.mark.parametrize("overrides, n_nu, n_xi", [({}, 2, 2), ({}, 3, 1),
+                                                   ({"alpha_income": 5.0, "nu_sd": 8.0, "gamma_previous": -5.0}, 3, 1),
+                                                   ({"beta": 0.0}, 1, 1)])
+def test_three_implementations_agree(overrides, n_nu, n_xi):
+    model = build_model(load_china(SMALL), ages=range(55, 59), n_nu=n_nu, n_xi=n_xi).with_params(**overrides)
+    shared, fused = solve(model).V, solve(model, method="fused").V
+    reference, obvious = solve_numpy(model).V, solve_python(model).V
+    assert np.all(np.isfinite(shared))
+    for other in (fused, reference, obvious):
+        assert np.max(np.abs(shared - other)) < 1e-10
+
+
+def test_expected_value_is_logsumexp_of_choice_values(small_solution):
+    states = np.indices(small_solution.V.shape).reshape(7, -1)
+    values = small_solution.choice_values(*states)
+    assert np.allclose(logsumexp(values, axis=1), small_solution.V.ravel(), atol=1e-12)
+    probs = small_solution.all_choice_probabilities()
+    assert np.all(probs > 0) and np.allclose(probs.sum(axis=-1), 1.0)
+    chosen = np.arange(states.shape[1]) % 4
+    lp = small_solution.log_choice_probability(*states, chosen)
+    assert np.allclose(lp, np.log(probs.reshape(-1, 4)[np.arange(len(chosen)), chosen]))
+
+
+def test_last_age_two_provinces_is_a_binary_logit():
+    model = build_model(load_china(["BJ", "TJ"]), ages=[59], n_nu=1)
+    sol = solve(model)
+    # at the last age v(x, j) = u(x, j): moving BJ -> TJ with home BJ costs moving_cost[tau, 0, 0, 1]
+    for tau in (0, 1):
+        cost = model.moving_cost[tau, 0, 0, 1] + model.age_cost[0]
+        p = sol.choice_probabilities([tau], [0], [0], [0], [0], [0], [0])[0]
+        assert p[1] == pytest.approx(1 / (1 + np.exp(cost)), rel=1e-12)
+
+
+def test_myopic_people_choose_by_flow_utility_only():
+    model = build_model(load_china(SMALL), ages=range(30, 33), n_nu=2).with_params(beta=0.0)
+    sol = solve(model)
+    p_young = sol.choice_probabilities([0], [1], [0], [1], [2], [0], [1])
+    p_old = sol.choice_probabilities([0], [1], [2], [1], [2], [0], [1])
+    # with beta = 0 only the moving cost varies with j; age changes it by gamma_age per year
+    cost = model.moving_cost[0, 1, 1].copy()
+    cost[[0, 2, 3]] += model.age_cost[0]
+    cost[2] -= model.return_discount
+    assert np.allclose(p_young[0], np.exp(-cost) / np.exp(-cost).sum())
+    assert p_old[0, 1] > p_young[0, 1]  # moving gets costlier with age
+
+
+def test_wage_constants_cannot_move_choices(small_model, small_solution):
+    # a utility constant common to all provinces (like alpha0 * (G(age) + eta)) shifts v̄, not choices
+    shifted_geo = dataclasses.replace(small_model.geography, amenity=small_model.geography.amenity + 3.0)
+    shifted = solve(build_model(shifted_geo, small_model.params, ages=small_model.ages, n_nu=2, n_xi=2))
+    states = np.indices(small_solution.V.shape).reshape(7, -1)
+    assert np.allclose(shifted.choice_probabilities(*states), small_solution.choice_probabilities(*states), atol=1e-12)
+    assert not np.allclose(shifted.V, small_solution.V)
+
+
+def test_higher_destination_income_attracts_movers(small_model, small_solution):
+    geo = small_model.geography
+    richer_sh = dataclasses.replace(geo, mean_income=geo.mean_income + 0.5 * (np.arange(4) == 3))
+    sol = solve(build_model(richer_sh, small_model.params, ages=small_model.ages, n_nu=2, n_xi=2))
+    state = ([0], [1], [0], [1], [1], [0], [0])
+    assert sol.choice_probabilities(*state)[0, 3] > small_solution.choice_probabilities(*state)[0, 3]
+
+
+def test_preallocated_output_is_reused(small_model):
+    out = allocate_values(small_model)
+    assert solve(small_model, out=out).V is out
+
+
+def test_bad_arguments_are_refused(small_model, small_solution):
+    with pytest.raises(ParameterError, match="'method'"):
+        solve(small_model, method="magic")
+    with pytest.raises(ParameterError, match="'out'"):
+        solve(small_model, out=np.empty(3))
+    with pytest.raises(ParameterError, match="'l0'"):
+        small_solution.choice_probabilities([0], [0], [0], [9], [0], [0], [0])
+    with pytest.raises(ParameterError, match="'choice'"):
+        small_solution.log_choice_probability([0], [0], [0], [0], [0], [0], [0], [4])
+    with pytest.raises(ParameterError, match="max_entries"):
+        small_solution.all_choice_probabilities(max_entries=10)
+    with pytest.raises(ParameterError, match="tiny"):
+        solve_python(build_model(load_china()))
