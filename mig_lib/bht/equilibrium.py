@@ -21,7 +21,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.bht.household import household_choice
+from mig_lib.bht.household import household_choice, place_rules
 from mig_lib.bht.model import PopulationStocks
 
 
@@ -105,31 +105,54 @@ def allocate(params: ParameterTable, stocks: PopulationStocks, chi_H: float, chi
                       Y_P=Y_P, G=G, B=p["B0"] * G)
 
 
-def _urban_formal_terms(params: ParameterTable, alloc: Allocation) -> tuple[float, float]:
+def migrant_prospects(params: ParameterTable, alloc: Allocation, skill: str) -> list[tuple[float, str, float, float, float]]:
+    """Where a rural migrant of ``skill`` ('H' or 'L') ends up: (probability, place, wage, tax
+    rate, benefit) for each outcome of the job and hukou lotteries."""
     p = params.values
-    return p["mu_tax"] * p["tau"], p["mu"] * alloc.B
+    pi, theta = p["pi_S"], p["theta"]
+    late_tax, late_benefit = p["mu_tax"] * p["tau"], p["mu"] * alloc.B
+    if skill == "H":
+        return [(pi, "public", alloc.w_S, p["tau"], alloc.B),
+                ((1 - pi) * theta, "private_H_formal", alloc.w_PH, late_tax, late_benefit),
+                ((1 - pi) * (1 - theta), "private_H_informal", alloc.w_PH, 0.0, 0.0)]
+    if skill == "L":
+        return [(theta, "private_L_formal", alloc.w_PL, late_tax, late_benefit),
+                (1 - theta, "private_L_informal", alloc.w_PL, 0.0, 0.0)]
+    raise ParameterError(f"argument 'skill' = {skill!r} is not allowed: expected 'H' or 'L'")
 
 
-def value_high_skilled_migrant(params: ParameterTable, alloc: Allocation, high_preference: bool) -> float:
-    """pi V^S + (1 - pi) V^{P,H}: expected value of moving for a rural high-skilled adult (eq. 20)."""
+def value_of_moving(params: ParameterTable, alloc: Allocation, skill: str, high_preference: bool) -> float:
+    """Expected value of migrating: pi V^S + (1-pi) V^{P,H} (eq. 20) or V^{P,L} (eq. 21)."""
+    return sum(prob * household_choice(params, place, wage, high_preference, tax, benefit).utility
+               for prob, place, wage, tax, benefit in migrant_prospects(params, alloc, skill))
+
+
+def theorem2_decomposition(params: ParameterTable, alloc: Allocation, skill: str,
+                           high_preference: bool) -> dict[str, float]:
+    """Theorem 2: gain from moving = expected locational quality gain + expected fertility loss.
+
+    At an interior fertility optimum eq. (17) gives ``beta(1-beta) n (cost + fine) = eps phi n^eps``,
+    so each value function is ``beta(1-beta)(net income + fine * quota) + (1-eps) phi n^eps + benefit``:
+    the first and last terms are the locational quality part, the middle one the fertility part.
+    (Exact only when the biological cap n_max does not bind.)
+    """
     p = params.values
-    late_tax, late_benefit = _urban_formal_terms(params, alloc)
-    public = household_choice(params, "public", alloc.w_S, high_preference, p["tau"], alloc.B).utility
-    formal = household_choice(params, "private_H_formal", alloc.w_PH, high_preference, late_tax,
-                              late_benefit).utility
-    informal = household_choice(params, "private_H_informal", alloc.w_PH, high_preference).utility
-    private = p["theta"] * formal + (1.0 - p["theta"]) * informal
-    return p["pi_S"] * public + (1.0 - p["pi_S"]) * private
+    scale, eps = p["beta"] * (1 - p["beta"]), p["epsilon"]
+    phi = p["phi_high"] if high_preference else p["phi_low"]
 
+    def parts(place, wage, tax, benefit):
+        _, fine, quota = place_rules(params, place, wage, high_preference)
+        n = household_choice(params, place, wage, high_preference).n
+        return scale * (wage * (1 - tax) + fine * quota) + benefit, (1 - eps) * phi * n ** eps
 
-def value_low_skilled_migrant(params: ParameterTable, alloc: Allocation, high_preference: bool) -> float:
-    """V^{P,L}: expected value of moving for a rural low-skilled adult (eq. 21)."""
-    p = params.values
-    late_tax, late_benefit = _urban_formal_terms(params, alloc)
-    formal = household_choice(params, "private_L_formal", alloc.w_PL, high_preference, late_tax,
-                              late_benefit).utility
-    informal = household_choice(params, "private_L_informal", alloc.w_PL, high_preference).utility
-    return p["theta"] * formal + (1.0 - p["theta"]) * informal
+    stay_quality, stay_fertility = parts(f"rural_{skill}", alloc.x, 0.0, 0.0)
+    quality = -stay_quality
+    fertility_part = -stay_fertility
+    for prob, place, wage, tax, benefit in migrant_prospects(params, alloc, skill):
+        q_part, f_part = parts(place, wage, tax, benefit)
+        quality += prob * q_part
+        fertility_part += prob * f_part
+    return {"quality_gain": quality, "fertility_loss": fertility_part}
 
 
 def migration_gains(params: ParameterTable, alloc: Allocation) -> dict[str, float]:
@@ -140,9 +163,9 @@ def migration_gains(params: ParameterTable, alloc: Allocation) -> dict[str, floa
     gains = {}
     for high in (True, False):
         tag = "high" if high else "low"
-        gains[f"H_{tag}"] = (value_high_skilled_migrant(params, alloc, high)
+        gains[f"H_{tag}"] = (value_of_moving(params, alloc, "H", high)
                              - household_choice(params, "rural_H", alloc.x, high).utility)
-        gains[f"L_{tag}"] = (value_low_skilled_migrant(params, alloc, high)
+        gains[f"L_{tag}"] = (value_of_moving(params, alloc, "L", high)
                              - household_choice(params, "rural_L", alloc.x, high).utility)
     return gains
 

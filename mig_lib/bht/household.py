@@ -73,6 +73,22 @@ class HouseholdChoice:
     utility: float
 
 
+def place_rules(params: ParameterTable, place: str, wage: float, high_preference: bool) -> tuple[float, float, float]:
+    """(child-rearing cost per child, fine per child above the quota, quota) at a place.
+
+    Costs and fines are proportional to the gross income ``wage``; only high-preference adults
+    face the fine (see the module docstring).
+    """
+    if place not in PLACES:
+        raise ParameterError(f"argument 'place' = {place!r} is not allowed: expected one of "
+                             + ", ".join(PLACES))
+    p = params.values
+    cost_name, fine_names, quota_name = PLACES[place]
+    unit_cost = CHILD_REARING_SHARE * p[cost_name] * wage
+    fine = sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD if high_preference else 0.0
+    return unit_cost, fine, p[quota_name]
+
+
 def household_choice(params: ParameterTable, place: str, wage: float, high_preference: bool,
                      tax_rate: float = 0.0, benefit: float = 0.0) -> HouseholdChoice:
     """Closed-form solution for an adult of a given type at a given place.
@@ -81,23 +97,18 @@ def household_choice(params: ParameterTable, place: str, wage: float, high_prefe
     proportional to it. ``tax_rate`` is the effective earmarked tax (tau for natives, mu*tau for
     late hukou holders) and ``benefit`` the urban benefit in utils (B or mu*B).
     """
-    if place not in PLACES:
-        raise ParameterError(f"argument 'place' = {place!r} is not allowed: expected one of "
-                             + ", ".join(PLACES))
     if not wage > 0:
         raise ParameterError(f"argument 'wage' = {wage!r} is not allowed: expected a positive income")
     p = params.values
-    cost_name, fine_names, quota_name = PLACES[place]
-    unit_cost = CHILD_REARING_SHARE * p[cost_name] * wage
-    fine = sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD if high_preference else 0.0
+    unit_cost, fine, quota = place_rules(params, place, wage, high_preference)
     phi = p["phi_high"] if high_preference else p["phi_low"]
     n = float(fertility(phi, unit_cost, fine, p["beta"], p["epsilon"], p["n_max"]))
     net_income = wage * (1.0 - tax_rate)
-    disposable = disposable_income(n, net_income, unit_cost, fine, p[quota_name])
+    disposable = disposable_income(n, net_income, unit_cost, fine, quota)
     return HouseholdChoice(
         n=n,
         bequest=p["beta"] * disposable / n,
         consumption=(1.0 - p["beta"]) * disposable,
-        utility=float(utility(n, phi, net_income, unit_cost, fine, p[quota_name], p["beta"],
+        utility=float(utility(n, phi, net_income, unit_cost, fine, quota, p["beta"],
                               p["epsilon"], benefit)),
     )
