@@ -48,7 +48,7 @@ def test_closed_form_fertility_matches_numerical_optimiser(phi, beta, epsilon, c
     v_closed = beta * (1 - beta) * margin + phi * n_closed ** epsilon
     # the objective is flat at the optimum: n is found to ~sqrt(machine eps), the value to ~eps
     assert n_num == pytest.approx(n_closed, rel=1e-4)
-    assert v_num == pytest.approx(v_closed, abs=1e-8)
+    assert v_num == pytest.approx(v_closed, abs=1e-7)
     assert v_num <= v_closed + 1e-12  # the closed form is never beaten
 
 
