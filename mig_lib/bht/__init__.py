@@ -11,9 +11,9 @@ Replication of Liao, Wang, Wang & Yip (NBER w27767). Modules, one per verb:
 """
 
 from mig_lib.bht.calibrate import Calibration, CalibrationTargets, calibrate, model_implications, table2_values
-from mig_lib.bht.equilibrium import (Allocation, EquilibriumError, allocate, equilibrium_residuals, theorem2_decomposition,
+from mig_lib.bht.equilibrium import (Allocation, EquilibriumError, allocate, equilibrium_residuals, regime, theorem2_decomposition,
                                      migration_gains, net_gains, solve_equilibrium)
-from mig_lib.bht.experiments import (EXPERIMENTS, ExperimentResult, full_benefits_paper_pattern, percent_changes,
+from mig_lib.bht.experiments import (EXPERIMENTS, ExperimentResult, comparative_statics, full_benefits_paper_pattern, percent_changes,
                                      run_all, run_experiment)
 from mig_lib.bht.household import PLACES, HouseholdChoice, fertility, household_choice, utility
 from mig_lib.bht.model import PopulationStocks, paper_parameters, population_stocks
@@ -25,5 +25,5 @@ __all__ = [
     "fertility", "fertility_by_group", "full_benefits_paper_pattern", "household_choice", "migration_gains",
     "model_implications", "net_gains", "paper_parameters", "percent_changes", "population_stocks", "run_all",
     "run_experiment", "solve_equilibrium", "table2_values", "table4_columns", "table5_columns",
-    "table6_columns", "theorem2_decomposition", "utility",
+    "table6_columns", "theorem2_decomposition", "utility", "regime", "comparative_statics",
 ]

@@ -229,3 +229,17 @@ def equilibrium_residuals(params: ParameterTable, stocks: PopulationStocks, allo
         g = gains[key]
         out[key] = max(g, 0.0) if chi == 0.0 else (min(g, 0.0) if chi == 1.0 else g)
     return out
+
+
+def regime(chi_H: float, chi_L: float) -> str:
+    """Name of the migration pattern (Section 3.1) at given fractions of the indifferent types."""
+    inner_H, inner_L = 0.0 < chi_H < 1.0, 0.0 < chi_L < 1.0
+    if inner_H and inner_L:
+        return "mixed (MME)"
+    if chi_H == 1.0:
+        return {True: "skill-based SME", False: "pure skill-based SME" if chi_L == 0.0 else "all indifferent move"}[inner_L]
+    if chi_H == 0.0:
+        if inner_L:
+            return "fertility-based SME"
+        return "pure fertility-based SME" if chi_L == 1.0 else "corner: no indifferent type moves"
+    return "high-skilled interior, low-skilled corner"

@@ -107,3 +107,32 @@ def percent_changes(result: ExperimentResult, benchmark: ExperimentResult) -> di
         out[table] = {k: 100.0 * (v / base[k] - 1.0) for k, v in cols.items()
                       if k not in ("chi_H", "chi_L") and base[k] != 0.0}
     return out
+
+
+def comparative_statics(calibration: Calibration, name: str, values, tied: tuple[str, ...] = ()) -> "pd.DataFrame":
+    """Solve the equilibrium for every value of one parameter, other parameters calibrated.
+
+    One row per value: the migration fractions, the regime, Tables 4-6 columns and the net gains
+    (gain - Gamma) of the two types whose behaviour the mixed equilibrium assumes (high-skilled
+    low-preference should move: >= 0; low-skilled high-preference should stay: <= 0). Values at
+    which the solver cannot certify a unique equilibrium get the regime 'not unique' and NaNs.
+    Parameters named in ``tied`` move together with ``name`` (e.g. ``mu`` and ``mu_tax``).
+    """
+    import pandas as pd
+
+    from mig_lib.bht.equilibrium import EquilibriumError, regime
+
+    calibration.params.row(name)  # unknown names raise ParameterError
+    rows = []
+    for value in values:
+        params = calibration.params.with_values({n: float(value) for n in (name, *tied)})
+        try:
+            alloc = solve_equilibrium(params, calibration.stocks)
+        except EquilibriumError:
+            rows.append({name: float(value), "regime": "not unique"})
+            continue
+        result = evaluate(calibration, "statics", "", params, alloc)
+        rows.append({name: float(value), "regime": regime(alloc.chi_H, alloc.chi_L), **result.table4,
+                     **result.table5, **result.table6,
+                     "net_gain_H_low": result.net_gains["H_low"], "net_gain_L_high": result.net_gains["L_high"]})
+    return pd.DataFrame(rows)

@@ -16,6 +16,12 @@ from mig_lib.bht.household import household_choice
 from mig_lib.bht.model import PopulationStocks
 
 
+def _weighted_mean(pairs) -> float:
+    """Mean of values weighted by head counts; NaN for an empty group."""
+    total = sum(weight for weight, _ in pairs)
+    return sum(weight * value for weight, value in pairs) / total if total > 0 else math.nan
+
+
 def _n(params, place, wage, high):
     return household_choice(params, place, wage, high).n
 
@@ -42,20 +48,17 @@ def fertility_by_group(params: ParameterTable, stocks: PopulationStocks, alloc: 
     move_lo, move_hi = lam * H, (1 - lam) * chi_H * H
     stay_hi = (1 - lam) * (1 - chi_H) * H
     informal = (1 - pi) * (1 - theta)
-    rural_H = (stay_hi * rH_hi + informal * (move_lo * iH_lo + move_hi * iH_hi)) / (
-        stay_hi + informal * (move_lo + move_hi))
+    rural_H = _weighted_mean([(stay_hi, rH_hi), (informal * move_lo, iH_lo), (informal * move_hi, iH_hi)])
 
     stay_L_hi, stay_L_lo, move_L = (1 - lam) * L, lam * (1 - chi_L) * L, lam * chi_L * L
-    rural_L = (stay_L_hi * rL_hi + stay_L_lo * rL_lo + (1 - theta) * move_L * iL_lo) / (
-        stay_L_hi + stay_L_lo + (1 - theta) * move_L)
+    rural_L = _weighted_mean([(stay_L_hi, rL_hi), (stay_L_lo, rL_lo), ((1 - theta) * move_L, iL_lo)])
 
     native_mix = lambda lo, hi: lam * lo + (1 - lam) * hi  # noqa: E731 - preferences redrawn at birth
-    public = (stocks.S * native_mix(s_lo, s_hi) + pi * (move_lo * s_lo + move_hi * s_hi)) / (
-        stocks.S + pi * (move_lo + move_hi))
+    public = _weighted_mean([(stocks.S, native_mix(s_lo, s_hi)), (pi * move_lo, s_lo), (pi * move_hi, s_hi)])
     late_H = (1 - pi) * theta
-    private_H = (stocks.PH * native_mix(fH_lo, fH_hi) + late_H * (move_lo * fH_lo + move_hi * fH_hi)) / (
-        stocks.PH + late_H * (move_lo + move_hi))
-    private_L = (stocks.PL * native_mix(fL_lo, fL_hi) + theta * move_L * fL_lo) / (stocks.PL + theta * move_L)
+    private_H = _weighted_mean([(stocks.PH, native_mix(fH_lo, fH_hi)), (late_H * move_lo, fH_lo),
+                                (late_H * move_hi, fH_hi)])
+    private_L = _weighted_mean([(stocks.PL, native_mix(fL_lo, fL_hi)), (theta * move_L, fL_lo)])
     return {"rural_H": rural_H, "rural_L": rural_L, "public": public, "private_H": private_H,
             "private_L": private_L}
 
