@@ -215,13 +215,13 @@ def high_equilibrium(curve: ResponseCurve) -> float | None:
     return top if top > 0.5 else None
 
 
-def reached_equilibrium(curve: ResponseCurve, start: float) -> float:
+def reached_equilibrium(curve, start: float, n_grid: int = 4001) -> float:
     """The stable equilibrium that myopic adjustment M_{t+1} = P(M_t) reaches from ``start``.
 
     The curve is increasing, so the sequence is monotone: up to the first fixed point above
     ``start`` when P(start) > start, down to the last one below it otherwise.
     """
-    eqs = [e.ratio for e in find_equilibria(curve, derivative=curve.derivative)]
+    eqs = [e.ratio for e in find_equilibria(curve, n_grid=n_grid, derivative=curve.derivative)]
     if float(curve(start)) >= start:
         return min(m for m in eqs if m >= start - 1e-12)
     return max(m for m in eqs if m <= start + 1e-12)
@@ -279,3 +279,61 @@ def curve_parameters() -> ParameterTable:
          "slope of the index in M at the mean interaction shares"),
     ]
     return ParameterTable(rows)
+
+
+def apply_scenario(frame: pd.DataFrame, scenario: str) -> pd.DataFrame:
+    """Individual-level version of :func:`scenario_point`: the policy applied to every person.
+
+    Figure 2 moves the illiterate and primary-educated to junior high; figure 3 sets
+    information exchange to 'very frequently' and help, housing and care to 'none/few'.
+    """
+    scenario_point(scenario)  # validates the name
+    out = frame.copy()
+    if scenario in ("figure2", "figure4", "figure5"):
+        low = 1.0 - out["senior_high_school"] - out["tech_school_or_more"]
+        out["primary_school"] = 0.0
+        out["junior_high_school"] = low
+    if scenario in ("figure3", "figure4", "figure5"):
+        for lv in LEVELS:
+            out[interaction_dummy("info", lv)] = float(lv == "very_frequently")
+            for c in ("help", "housing", "care"):
+                out[interaction_dummy(c, lv)] = 0.0
+    return out
+
+
+def individual_curve_terms(frame: pd.DataFrame, coefs: Mapping[str, float] | None = None,
+                           intercept: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's index at M = 0 and slope in M: P_i(M) = Phi(a_i + s_i M)."""
+    beta = true_coefficients() if coefs is None else pd.Series(coefs, dtype=float).copy()
+    if intercept is not None:
+        beta["intercept"] = float(intercept)
+    non_peer = [t for t in beta.index if t != "peer" and not t.startswith("peer_x_")]
+    data = frame.assign(intercept=1.0)
+    index = data[non_peer].to_numpy(dtype=float) @ beta[non_peer].to_numpy()
+    slope = np.full(len(frame), beta["peer"])
+    for c in CATEGORIES:
+        for lv in LEVELS:
+            slope = slope + beta[interaction_term(c, lv)] * data[interaction_dummy(c, lv)].to_numpy(dtype=float)
+    return index, slope
+
+
+@dataclass(frozen=True)
+class SampleAverageCurve:
+    """The paper's Figure 1 object: the mean over people of Phi(a_i + s_i M)."""
+
+    index_at_zero: np.ndarray
+    slope: np.ndarray
+
+    def probability(self, ratio):
+        r = np.atleast_1d(np.asarray(ratio, dtype=float))
+        values = norm.cdf(self.index_at_zero[None, :] + self.slope[None, :] * r[:, None]).mean(axis=1)
+        return values if np.ndim(ratio) else float(values[0])
+
+    def derivative(self, ratio):
+        r = np.atleast_1d(np.asarray(ratio, dtype=float))
+        values = (self.slope[None, :] * norm.pdf(self.index_at_zero[None, :]
+                                                  + self.slope[None, :] * r[:, None])).mean(axis=1)
+        return values if np.ndim(ratio) else float(values[0])
+
+    def __call__(self, ratio):
+        return self.probability(ratio)
