@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 from scipy.optimize import brentq
 
 from mig_lib.core import ParameterError, ParameterTable, Shares, check_parameters
