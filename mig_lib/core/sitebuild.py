@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         out = ROOT / "_build" / f"page_{page.name}"
         out.mkdir(parents=True, exist_ok=True)
         toc = out / "_toc.yml"
-        toc.write_text(f"format: jb-book\nroot: book/intro\nchapters:\n  - file: {page.as_posix()}\n"
-                       "  - file: book/references\n")
+        pages = ["book/how_to_run", page.as_posix(), "book/references"]
+        toc.write_text("format: jb-book\nroot: book/intro\nchapters:\n"
+                       + "".join(f"  - file: {p}\n" for p in dict.fromkeys(pages)))
         return jupyter_book([".", "--toc", str(toc), "--path-output", str(out), "-W", "--keep-going"])
     return jupyter_book([".", "-W", "--keep-going"])
 
