@@ -23,6 +23,7 @@ Everything is summed in logs (log-sum-exp), so long histories do not underflow.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ from mig_lib.kw.data import PanelArrays
 #: re-solving the dynamic programme.
 WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_sd", "sigma_eps_low", "sigma_eps_high")
 MIXTURE_ONLY_PARAMETERS = ("type1_share",)
+
+#: Solutions kept (least recently used dropped): finite differences alternate between a few points.
+CACHE_SIZE = 8
 
 #: A person with more location draws than this would need n_ν^N_i terms; the loader rejects it.
 MAX_DRAWS = 12
@@ -167,6 +171,28 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
     return np.array(total)
 
 
+@njit(cache=True, parallel=True)
+def wage_log_density(residual, nu, eta, sigma):
+    """log φ((residual − ν − η)/σ) − log σ for every row, ν, and (η, σ) pair (e = η index · n_σ + σ index).
+
+    ``residual`` is the wage minus μ_ℓ0 and G(age); NaN (wage not observed) gives 0, i.e. the
+    row contributes no wage factor.
+    """
+    n_rows, n_eta, n_sigma = len(residual), len(eta), len(sigma)
+    out = np.zeros((n_rows, len(nu), n_eta * n_sigma))
+    log_norm = np.log(sigma) + 0.5 * np.log(2 * np.pi)
+    for r in prange(n_rows):
+        if np.isnan(residual[r]):
+            continue
+        for m in range(len(nu)):
+            for e in range(n_eta):
+                x = residual[r] - nu[m] - eta[e]
+                for s in range(n_sigma):
+                    z = x / sigma[s]
+                    out[r, m, e * n_sigma + s] = -0.5 * z * z - log_norm[s]
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # The model-facing likelihood
 # ----------------------------------------------------------------------------------------------
@@ -202,8 +228,16 @@ class KWLikelihood:
         self.age_index = panel.age - self.ages[0]
         self.choice_rows = np.flatnonzero(panel.choice >= 0)
         self.wage_observed = np.isfinite(panel.wage)
-        self._cache: _CachedSolution | None = None
+        self._cache: OrderedDict[tuple, _CachedSolution] = OrderedDict()
         self.n_solves = 0
+        self._row_person = np.repeat(np.arange(panel.n_people), np.diff(panel.person_start))
+        # (row, m0, m1) triples the likelihood can reach: before any move l1 == l0 and m1 == m0
+        rows = self.choice_rows
+        m = self.n_nu
+        pairs = [(m0, m1) for m0 in range(m) for m1 in range(m)]
+        never_moved = self.previous[rows] == panel.location[rows]
+        keep = [(r, a, b) for r, fresh in zip(rows, never_moved) for a, b in pairs if not fresh or a == b]
+        self._reachable = np.array(keep, dtype=np.int64).reshape(-1, 3)
 
     # -- choices ------------------------------------------------------------------------------
     def _choice_key(self, values: Mapping[str, float]) -> tuple:
@@ -217,33 +251,27 @@ class KWLikelihood:
 
     def _choice_log_prob(self, values: Mapping[str, float]):
         key = self._choice_key(values)
-        if self._cache is not None and self._cache.key == key:
-            return self._cache
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         from mig_lib.kw.solve import solve
 
         model = self.build_model(values)
         solution = solve(model)
         self.n_solves += 1
-        rows = self.choice_rows
         n_types, m = model.n_types, model.n_match
         out = np.zeros((self.panel.n_rows, n_types, m, m))
-        # one vectorised call over (row, type, m0, m1)
-        tau, m0, m1 = np.meshgrid(np.arange(n_types), np.arange(m), np.arange(m), indexing="ij")
-        tau, m0, m1 = tau.ravel(), m0.ravel(), m1.ravel()
-        r = np.repeat(rows, len(tau))
-        tt, mm0, mm1 = np.tile(tau, len(rows)), np.tile(m0, len(rows)), np.tile(m1, len(rows))
+        # one vectorised call over the reachable (row, m0, m1) triples and both types
+        r, m0, m1 = (np.tile(col, n_types) for col in self._reachable.T)
+        tau = np.repeat(np.arange(n_types), len(self._reachable))
         p = self.panel
-        log_prob = solution.log_choice_probability(
-            tt, p.home[self._person_of_row()[r]], self.age_index[r], p.location[r], self.previous[r], mm0, mm1,
+        out[r, tau, m0, m1] = solution.log_choice_probability(
+            tau, p.home[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
             p.choice[r])
-        out[rows] = log_prob.reshape(len(rows), n_types, m, m)
-        self._cache = _CachedSolution(key=key, choice_log_prob=out, model=model)
-        return self._cache
-
-    def _person_of_row(self) -> np.ndarray:
-        if not hasattr(self, "_row_person"):
-            self._row_person = np.repeat(np.arange(self.panel.n_people), np.diff(self.panel.person_start))
-        return self._row_person
+        self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return self._cache[key]
 
     # -- wages --------------------------------------------------------------------------------
     def wage_log_density(self, values: Mapping[str, float]) -> np.ndarray:
@@ -259,12 +287,7 @@ class KWLikelihood:
         nu = m.support_points(table["nu_sd"], self.n_nu)
         eta = m.eta_points(table)
         sigma = m.sigma_eps_points(table)
-        residual = (np.nan_to_num(p.wage)[:, None, None, None] - mean[:, None, None, None]
-                    - nu[None, :, None, None] - eta[None, None, :, None])
-        z = residual / sigma[None, None, None, :]
-        log_density = -0.5 * z ** 2 - np.log(sigma)[None, None, None, :] - 0.5 * np.log(2 * np.pi)
-        log_density[~self.wage_observed] = 0.0
-        return log_density.reshape(p.n_rows, len(nu), len(eta) * len(sigma))
+        return wage_log_density(p.wage - mean, nu, eta, sigma)
 
     # -- the likelihood -----------------------------------------------------------------------
     def loglik_per_person(self, values: Mapping[str, float], by_type: bool = False):

@@ -1,0 +1,66 @@
+"""Counterfactual scenarios: definitions, common random numbers, directions of the effects."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.counterfactuals import (Scenario, destination_shares, migration_rate, run_scenarios,
+                                        simulate_scenario, standard_scenarios)
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.model import default_parameters
+
+SMALL = ["BJ", "HE", "SH", "GD"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    geo = load_china(SMALL)
+    params = default_parameters().with_values(gamma0_type1=3.0, gamma0_type2=4.0)
+    scenarios = standard_scenarios(params, subsidy=2.0, income_province="HE", income_rise=2.0)
+    return geo, params, run_scenarios(geo, params, scenarios, n_people=400, seed=5, n_years=10)
+
+
+def test_migration_rate_and_destination_shares_by_hand():
+    frame = pd.DataFrame({"age": [20, 21, 22, 20, 21, 22], "moved": [True, False, True, False, False, False],
+                          "choice": [1, 1, 0, 2, 2, 2]})
+    assert migration_rate(frame) == pytest.approx(2 / 6)
+    assert migration_rate(frame, n_years=2) == pytest.approx(1 / 4)
+    shares = destination_shares(frame, ["a", "b", "c"])
+    assert list(shares) == [0.5, 0.5, 0.0]
+
+
+def test_scenarios_are_built_from_the_parameters():
+    params = default_parameters()
+    by_name = {s.name: s for s in standard_scenarios(params, subsidy=1.5)}
+    shift = params["alpha_income"] * 1.5
+    assert by_name["moving_subsidy"].overrides["gamma0_type2"] == pytest.approx(params["gamma0_type2"] - shift)
+    assert by_name["hukou_removed"].overrides == {"gamma_hukou": 0.0}
+    assert "income_rise" not in by_name
+
+
+def test_policies_move_migration_the_expected_way(results):
+    _, _, table = results
+    base = table.loc["baseline", "migration_rate"]
+    assert 0 < base < 0.2
+    assert table.loc["moving_subsidy", "migration_rate"] > base
+    assert table.loc["hukou_removed", "migration_rate"] > table.loc["hukou_halved", "migration_rate"] > base
+    # without a home premium people leave home more (and return less)
+    assert table.loc["no_home_premium", "migration_rate"] > base
+    # a richer Hebei attracts a larger share of the moves
+    assert table.loc["income_rise", "share_to_HE"] > table.loc["baseline", "share_to_HE"]
+    shares = table[[c for c in table.columns if c.startswith("share_to_")]]
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+
+
+def test_baseline_reuses_the_same_draws(results):
+    geo, params, table = results
+    homes = np.random.default_rng(5).choice(geo.n, size=400, p=geo.population / geo.population.sum())
+    again = simulate_scenario(geo, params, Scenario("baseline", ""), 400, 5, homes=homes)
+    assert migration_rate(again, 10) == table.loc["baseline", "migration_rate"]
+
+
+def test_unknown_province_is_an_error():
+    geo = load_china(SMALL)
+    with pytest.raises(ParameterError, match="'ZZ'"):
+        simulate_scenario(geo, default_parameters(), Scenario("x", "", income_change={"ZZ": 1.0}), 10, 0)
