@@ -45,12 +45,20 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def site(browser):
-    """Build the book once (warnings are errors), then serve it on 127.0.0.1."""
+@functools.cache
+def _build_site() -> str:
+    """Build the book once per session (warnings are errors); return its log if it failed."""
     build = subprocess.run([sys.executable, "-m", "mig_lib.core.sitebuild"], cwd=ROOT,
                            capture_output=True, text=True)
-    assert build.returncode == 0, "book build failed:\n" + build.stdout[-6000:] + build.stderr[-6000:]
+    return "" if build.returncode == 0 else build.stdout[-8000:] + build.stderr[-8000:]
+
+
+@pytest.fixture(scope="module")
+def site(browser):
+    """The built book, served on 127.0.0.1."""
+    failure = _build_site()
+    if failure:
+        pytest.fail("book build failed:\n" + failure)
     handler = functools.partial(_QuietHandler, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
