@@ -308,3 +308,27 @@ class KWLikelihood:
         """Posterior probability that each person is of type 1 (Bayes' rule on eq 12)."""
         total, per_type = self.loglik_per_person(values, by_type=True)
         return np.exp(np.log(values.get("type1_share", self.params["type1_share"])) + per_type[:, 0] - total)
+
+
+#: Table parameters the panel likelihood never estimates: β is fixed as in KW 2011 (the discount
+#: factor is notoriously weakly identified in dynamic discrete choice), ξ is off (n_ξ = 1).
+FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)",
+                    "xi_sd": "the preference match xi is off (n_xi = 1)"}
+
+
+def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], dict[str, str]]:
+    """The parameters a panel on this geography can identify, and why the others are left out.
+
+    A term whose regressor does not vary in the geography (no two provinces share a dialect
+    group; no two provinces are adjacent) cannot be estimated: it is reported, not silently fixed.
+    """
+    excluded = dict(FIXED_PARAMETERS)
+    same = geography.same_dialect() & ~np.eye(geography.n, dtype=bool)
+    if not same.any():
+        excluded["dialect_premium"] = "no two provinces of this geography share a dialect group"
+    if not np.asarray(geography.adjacent).any():
+        excluded["gamma_adjacent"] = "no two provinces of this geography share a border"
+    if geography.n < 3:
+        excluded["gamma_previous"] = "with two provinces every move returns to the previous one"
+    names = [n for n in params.names if n not in excluded]
+    return names, {n: why for n, why in excluded.items() if n in params}
