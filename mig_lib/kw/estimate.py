@@ -271,7 +271,7 @@ def maximize_likelihood(
     max_iterations: int = 500,
     progress: bool = False,
     identification_tolerance: float = 1e-7,
-    newton_steps: int = 3,
+    newton_steps: int = 5,
     newton_tolerance: float = 1e-2,
 ) -> EstimationResult:
     """Maximise ``sum(loglik_per_person(values))`` over ``names`` within the table's bounds.
@@ -338,8 +338,11 @@ def maximize_likelihood(
     for _ in range(newton_steps):
         if not np.isfinite(decrement[0]) or decrement[0] < 1e-6:
             break
-        trial = x_hat + decrement[1]
-        trial_loglik = float(np.sum(objective.per_person(trial)))
+        for scale in (1.0, 0.5, 0.25):   # step halving: the valley may not be quadratic far out
+            trial = x_hat + scale * decrement[1]
+            trial_loglik = float(np.sum(objective.per_person(trial)))
+            if trial_loglik > loglik:
+                break
         if not trial_loglik > loglik:
             break
         x_hat, loglik = trial, trial_loglik
@@ -428,7 +431,7 @@ def _covariance(hessian: np.ndarray, jacobian: np.ndarray, names: list[str],
 #: Options the chapter uses for the Kennan–Walker MLE: stop when an iteration improves the mean
 #: log-likelihood by less than 1e-7 (relative) — statistically nothing: a 1,000-person panel then
 #: gains under 0.001 log points per iteration, while one standard error is worth about 0.5.
-KW_OPTIONS = {"function_tolerance": 1e-7, "gradient_tolerance": 1e-5}
+KW_OPTIONS = {"function_tolerance": 1e-9, "gradient_tolerance": 1e-5}
 
 
 def simulate_estimation_panel(geography, params: ParameterTable, n_people: int, n_years: int, seed: int,
