@@ -119,3 +119,20 @@ def test_recovery_failures():
     assert recovery_failures({**good, "converged": 0}) == ["converged is recorded as false"]
     assert "not a positive number" in recovery_failures({**good, "se/a": float("nan")})[0]
     assert "missing" in recovery_failures({"estimate/b": 1.0})[0]
+
+
+def test_kw_recovery_with_other_true_parameters():
+    """Acceptance: the estimator recovers a different truth (small world, a few key parameters)."""
+    from mig_lib.kw.estimate import estimate_kw, simulate_estimation_panel
+    from mig_lib.kw.geography import load_china
+    from mig_lib.kw.model import default_parameters
+
+    geo = load_china(["BJ", "HE", "SH"])
+    truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_sd=0.8,
+                                             sigma_eps_low=0.3)
+    names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_sd", "sigma_eps_low"]
+    frame = simulate_estimation_panel(geo, truth, n_people=300, n_years=8, seed=11)
+    result, _ = estimate_kw(geo, frame, truth, names, nelder_mead_check=False)
+    records = {**{f"estimate/{n}": result.estimate[n] for n in names}, **{f"se/{n}": result.se[n] for n in names},
+               **{f"true/{n}": truth[n] for n in names}, "converged": int(result.converged)}
+    assert recovery_failures(records) == []
