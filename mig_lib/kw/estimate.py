@@ -12,8 +12,10 @@ Steps (the draft's plan, section 4.3):
    several starts (multistart), keeping the best.
 3. A Nelder–Mead run started at the optimum checks that the quasi-Newton step did not stop at a
    non-optimum (a kink, a flat direction); if it finds a better point L-BFGS-B restarts there.
-4. The Hessian of the log-likelihood in the unbounded coordinates by central differences of
-   the gradient; its inverse is the covariance there, mapped back with the delta method.
+4. The Hessian of the log-likelihood in the unbounded coordinates by forward differences of
+   the central-difference gradient; its inverse is the covariance there, mapped back with the
+   delta method. A few Newton steps with that Hessian finish flat valleys that quasi-Newton
+   methods crawl along; convergence is judged by the Newton decrement (log-likelihood left to gain).
 5. Identification: near-zero curvature directions of the Hessian are reported and the
    parameters that load on them get no standard error (they are reported, not silently fixed).
 """
