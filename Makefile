@@ -24,7 +24,7 @@ page: $(STAMP)
 
 ## test: unit tests, every chapter through papermill, the website in a real browser
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 ## unit: the fast unit tests only
 unit: $(STAMP)
