@@ -23,8 +23,11 @@ page: $(STAMP)
 	$(PY) -m mig_lib.core.sitebuild --page $(PAGE)
 
 ## test: unit tests, every chapter through papermill, the website in a real browser
+# Unit tests spread over both cores; then the notebooks (every chapter, then the site build that
+# executes them at book size) run one at a time, since each numba-parallel kernel uses both cores.
 test: $(STAMP) browser
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 tests/unit tests/test_binder.py
+	$(PY) -m pytest -p no:xdist tests/test_chapters.py tests/test_site.py
 
 ## unit: the fast unit tests only
 unit: $(STAMP)

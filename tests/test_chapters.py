@@ -14,9 +14,7 @@ from conftest import PUBLISHED, ROOT, chapter_parameters, notebooks
 from mig_lib.core import compare
 from mig_lib.run import execute_chapter
 
-# Notebook runs share one xdist worker with the site build: two numba-parallel kernels on the
-# 2 cores oversubscribe them and slow each other several-fold; unit tests fill the other worker.
-pytestmark = [pytest.mark.chapter, pytest.mark.xdist_group("notebooks")]
+pytestmark = pytest.mark.chapter
 NOTEBOOKS = notebooks()
 IDS = [nb.stem for nb in NOTEBOOKS]
 

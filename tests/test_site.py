@@ -17,7 +17,7 @@ import pytest
 
 from conftest import IN_CI, ROOT, is_notebook, source_of, toc_files
 
-pytestmark = [pytest.mark.site, pytest.mark.xdist_group("notebooks")]  # see test_chapters.py
+pytestmark = pytest.mark.site
 CHROMIUM = Path("/usr/bin/chromium")
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
