@@ -83,7 +83,7 @@ def support_points(sd: float, n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KWModel:
-    """Model primitives as arrays (index order documented in /work/notes/kw_interface.md)."""
+    """Model primitives as arrays; each field's comment gives its axes (T types, H homes, L provinces, M matches)."""
 
     geography: Geography
     params: ParameterTable
