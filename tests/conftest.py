@@ -7,8 +7,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED = ROOT / "data" / "published"
+from mig_lib.core import DATA_DIR
+from mig_lib.core import REPO_ROOT as ROOT
+
+PUBLISHED = DATA_DIR / "published"
 CHAPTER_PARAMS = ROOT / "tests" / "chapter_params"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

@@ -15,6 +15,7 @@ from mig_lib.core.params import (
 )
 from mig_lib.core.charts import setup_charts
 from mig_lib.core.paramtable import ParameterTable
+from mig_lib.core.paths import DATA_DIR, REPO_ROOT, published_path
 from mig_lib.core.results import (
     RECORD_MIME,
     clear_records,
@@ -28,6 +29,6 @@ from mig_lib.core.results import (
 
 __all__ = [
     "AnyOf", "Bool", "Check", "Float", "Int", "ListOf", "OneOf", "OptionalPath", "ParameterError",
-    "Shares", "check_parameters", "ParameterTable", "setup_charts", "RECORD_MIME", "clear_records", "compare",
+    "Shares", "check_parameters", "ParameterTable", "setup_charts", "DATA_DIR", "REPO_ROOT", "published_path", "RECORD_MIME", "clear_records", "compare",
     "load_published", "read_records", "record", "recorded", "write_records",
 ]

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from mig_lib.core import ParameterError
+from mig_lib.core import paths as core_paths
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "china"
+DATA_DIR = core_paths.DATA_DIR / "china"
 
 #: Mean Earth radius (IUGG), km.
 EARTH_RADIUS_KM = 6371.0088

@@ -115,3 +115,12 @@ def test_published_file_must_be_json(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_published(path)
+
+
+def test_published_path_finds_the_files_from_any_directory(tmp_path, monkeypatch):
+    from mig_lib.core import published_path
+
+    monkeypatch.chdir(tmp_path)
+    path = published_path("03_becker_harris_todaro")
+    assert path.is_file() and path.parent.name == "published"
+    assert load_published(path)
