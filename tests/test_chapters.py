@@ -91,6 +91,24 @@ def test_same_run_gives_identical_records(executed, tmp_path):
     assert not differ, f"{notebook.name}: records differ between two identical runs: {differ[:10]}"
 
 
+#: Chapters whose records go through multi-threaded BLAS products (see mig_lib.core.results).
+BLAS_THREAD_INDEPENDENT = ["01_peer_effects"]
+
+
+def test_records_do_not_depend_on_the_blas_thread_count(executed, tmp_path, monkeypatch):
+    """Reproducibility across machines: with one BLAS thread the records are the same as with the
+    default (every core), bit for bit."""
+    notebook, parameters, records = executed
+    if notebook.stem not in BLAS_THREAD_INDEPENDENT:
+        pytest.skip(f"{notebook.name} is not in BLAS_THREAD_INDEPENDENT")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")   # inherited by the kernel papermill starts
+    one_thread = execute_chapter(notebook, tmp_path / "one_thread.ipynb",
+                                 {**parameters, "results_path": str(tmp_path / "one_thread.json")}, cwd=ROOT)[1]
+    differ = sorted(k for k in set(records) | set(one_thread) if records.get(k) != one_thread.get(k))
+    assert not differ, (f"{notebook.name}: records differ between OPENBLAS_NUM_THREADS=1 and the default: "
+                        + ", ".join(f"{k} ({records.get(k)!r} vs {one_thread.get(k)!r})" for k in differ[:5]))
+
+
 def test_out_of_range_parameter_message(tmp_path):
     page = ROOT / "book" / "how_to_run.md"
     with pytest.raises(papermill.PapermillExecutionError) as failure:

@@ -24,11 +24,12 @@ from mig_lib.core.results import (
     read_records,
     record,
     recorded,
+    single_threaded_blas,
     write_records,
 )
 
 __all__ = [
     "AnyOf", "Bool", "Check", "Float", "Int", "ListOf", "OneOf", "OptionalPath", "ParameterError",
     "Shares", "check_parameters", "ParameterTable", "setup_charts", "DATA_DIR", "REPO_ROOT", "published_path", "RECORD_MIME", "clear_records", "compare",
-    "load_published", "read_records", "record", "recorded", "write_records",
+    "load_published", "read_records", "record", "recorded", "single_threaded_blas", "write_records",
 ]

@@ -9,6 +9,14 @@ A chapter calls :func:`record` for every number that matters. The value is
 
 :func:`compare` puts the records next to the paper's printed values
 (``data/published/<chapter>.json``) with their tolerances.
+
+Records are exact, not rounded: a run with the same parameters records the same values, bit for
+bit. One source of drift is the machine, not the code: a multi-threaded BLAS splits a matrix
+product's sums across threads, so the order of additions (and the last digits, ~1e-10 relative
+in chapter 1's probits) depends on the thread count. A chapter whose records go through large
+matrix products calls :func:`single_threaded_blas` in its setup cell, so that its records are
+identical whatever ``OPENBLAS_NUM_THREADS`` (or the number of cores) is; tests/test_chapters.py
+checks this for chapter 1.
 """
 
 from __future__ import annotations
@@ -78,6 +86,17 @@ def record(key: str, value: Any) -> None:
         return None
     glue(key, value if not isinstance(value, np.generic) else value.item(), display=False)
     return None
+
+
+def single_threaded_blas() -> None:
+    """Run this process's BLAS on one thread, so sums in matrix products add in a fixed order.
+
+    Costs little on the book's problem sizes (matrices of a few thousand rows, two cores) and
+    makes the records independent of the BLAS thread count (see the module docstring).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def recorded() -> dict[str, Any]:
