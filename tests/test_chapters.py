@@ -109,6 +109,18 @@ def test_records_do_not_depend_on_the_blas_thread_count(executed, tmp_path, monk
                         + ", ".join(f"{k} ({records.get(k)!r} vs {one_thread.get(k)!r})" for k in differ[:5]))
 
 
+def test_estimation_page_refuses_a_request_beyond_memory(tmp_path, monkeypatch):
+    """The resource guard runs in the page's validation cell, before anything is simulated."""
+    page = ROOT / "chapters" / "02_kennan_walker_estimation.md"
+    monkeypatch.setenv("MIG_LIB_MEMORY_LIMIT", "2e9")   # a 2 GB machine, inherited by the kernel
+    with pytest.raises(papermill.PapermillExecutionError) as failure:
+        execute_chapter(page, tmp_path / "huge.ipynb",
+                        {"n_people": 20_000, "n_years": 40, "provinces": "all", "n_monte_carlo": 0}, cwd=ROOT)
+    assert failure.value.ename == "ResourceError"
+    assert "20,000 people × 40 years × 31 provinces" in failure.value.evalue
+    assert "this machine has 1.9 GiB of memory" in failure.value.evalue
+
+
 def test_out_of_range_parameter_message(tmp_path):
     page = ROOT / "book" / "how_to_run.md"
     with pytest.raises(papermill.PapermillExecutionError) as failure:

@@ -1,0 +1,67 @@
+"""The resource guard: its memory model against the arrays actually allocated, refusals and warnings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mig_lib.kw import likelihood as kw_likelihood
+from mig_lib.kw import model as kw_model
+from mig_lib.kw import resources
+from mig_lib.kw.data import panel_arrays
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.resources import (LongRunWarning, ResourceError, check_kw_estimation_request,
+                                  kw_estimation_resources)
+from mig_lib.kw.solve import allocate_values
+
+
+@pytest.fixture(scope="module")
+def geography():
+    return load_china(["BJ", "HE", "SH"])
+
+
+def test_memory_model_matches_the_allocated_arrays(geography):
+    n_people, n_years, n_nu = 7, 4, 2
+    frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 30 + t, "province": geography.codes[(p + t // 3) % 3],
+                           "wage": 3.0} for p in range(n_people) for t in range(n_years)])
+    estimate = kw_estimation_resources(n_people, n_years, geography.n, n_params=3, n_nu=n_nu)
+    model = kw_model.build_model(geography, n_nu=n_nu)
+    assert estimate.bytes_values == allocate_values(model).nbytes
+    likelihood = kw_likelihood.KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59)),
+                                           kw_model.default_parameters(), ages=range(20, 60), n_nu=n_nu)
+    values = kw_model.default_parameters().values
+    cached = likelihood._choice_log_prob(values)
+    assert estimate.bytes_choice_cache == kw_likelihood.CACHE_SIZE * cached.choice_log_prob.nbytes
+    assert estimate.bytes_wage_density == likelihood.wage_log_density(values).nbytes
+    # the extraction batch is an upper bound: every (row, m0, m1) triple for both types, L values each, twice
+    assert estimate.bytes_choice_batch >= 2 * 2 * len(likelihood._reachable) * geography.n * 8
+    assert resources.CACHE_SIZE == kw_likelihood.CACHE_SIZE
+    assert resources.N_WAGE_COMBINATIONS == kw_model.N_ETA * kw_model.N_SIGMA_EPS
+
+
+def test_requests_beyond_the_machine_are_refused_with_the_estimate():
+    with pytest.raises(ResourceError, match=r"needs about 1\.4 TiB of memory \(value function 898\.9 GiB.*this "
+                                            r"machine has 8\.0 GiB"):
+        check_kw_estimation_request(1000, 10, 31, 11, n_nu=15, n_xi=15, memory_bytes=8 * 1024 ** 3)
+    with pytest.raises(ResourceError, match=r"20,000 people × 40 years × 31 provinces.* needs about 8\.\d GiB"):
+        check_kw_estimation_request(20_000, 40, 31, 11, memory_bytes=8 * 1024 ** 3)
+
+
+def test_long_requests_warn_with_an_eta():
+    with pytest.warns(LongRunWarning, match=r"20,000 people .* expect it to take about \d+\.\d h"):
+        check_kw_estimation_request(20_000, 40, 31, 11, memory_bytes=64 * 1024 ** 3)
+    small = check_kw_estimation_request(200, 5, 3, 4, memory_bytes=64 * 1024 ** 3)  # no warning
+    assert small.seconds < resources.WARN_SECONDS
+
+
+def test_the_api_entry_point_checks_before_allocating(monkeypatch):
+    from mig_lib.kw.estimate import estimate_kw
+
+    china = load_china()
+    frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 30 + t, "province": china.codes[(p + t) % 3],
+                           "wage": 3.0} for p in range(30) for t in range(5)])
+    monkeypatch.setenv(resources.MEMORY_LIMIT_VARIABLE, "5e8")
+    with pytest.raises(ResourceError, match=r"30 people × 5 years × 31 provinces, n_nu = 15.*this machine has 476\.8 MiB"):
+        estimate_kw(china, frame, kw_model.default_parameters(), ["alpha_income"], n_nu=15)
+    monkeypatch.setenv(resources.MEMORY_LIMIT_VARIABLE, "lots")
+    with pytest.raises(Exception, match="MIG_LIB_MEMORY_LIMIT = 'lots' is not allowed"):
+        resources.machine_memory_bytes()
