@@ -12,13 +12,13 @@ takes YAML text and ``-f`` a YAML file of parameters. ``-g NAME VALUES`` sweeps 
 YAML list; several ``-g`` give their product, one run per combination, each run a task on Dask:
 an embedded LocalCluster (``--workers N``, default one per core), or an existing cluster
 (``--scheduler ADDRESS`` or ``--scheduler-file FILE``). Runs are saved in ``--out-dir`` as they
-finish (see :mod:`mig_lib.run.sweep`); running the same command again executes only what is not
+finish (see :mod:`mig_lib.run.sweeps`); running the same command again executes only what is not
 done. Errors print one line; ``--verbose`` shows the full traceback.
 """
 
 from mig_lib.run.chapter import chapter_parameters, execute_chapter, read_chapter, run_chapter_task
 from mig_lib.run.cli import main
-from mig_lib.run.sweep import SweepError, expand_grid, read_manifest, results_table, run_name, sweep
+from mig_lib.run.sweeps import SweepError, expand_grid, read_manifest, results_table, run_name, sweep
 from mig_lib.run.values import load_yaml, parse_value
 
 __all__ = ["SweepError", "chapter_parameters", "execute_chapter", "expand_grid", "load_yaml", "main",

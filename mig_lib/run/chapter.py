@@ -107,7 +107,7 @@ def error_line(error: BaseException) -> str:
     ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
     if ename is not None:
         return evalue if ename == "ParameterError" else f"{ename}: {evalue}"
-    return str(error) if isinstance(error, ParameterError) else f"{type(error).__name__}: {error}"
+    return str(error) if isinstance(error, (ParameterError, FileNotFoundError)) else f"{type(error).__name__}: {error}"
 
 
 def run_chapter_task(task: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from mig_lib.core.params import ParameterError
 from mig_lib.run.chapter import error_line, execute_chapter
-from mig_lib.run.sweep import sweep
+from mig_lib.run.sweeps import sweep
 from mig_lib.run.values import load_yaml, parse_grid_values, parse_value
 
 EPILOG = """\

@@ -36,7 +36,7 @@ def test_run_writes_records_with_yaml_parameters(tmp_path, at_root):
     params.write_text("income_gap: 2.5\n")
     out = tmp_path / "records.json"
     assert main([HOW_TO, str(tmp_path / "out.ipynb"), "-f", str(params), "-p", "moving_cost", "2.5",
-                 "--results", str(out), "--no-progress"]) == 0
+                 "-p", "sweep_workers", "0", "--results", str(out), "--no-progress"]) == 0
     records = json.loads(out.read_text())
     assert records["demo/move_probability"] == pytest.approx(0.5)
     assert (tmp_path / "out.ipynb").exists()
@@ -81,7 +81,7 @@ def test_yaml_uses_the_core_schema():
 
 def test_a_number_in_exponent_form_reaches_the_chapter_as_a_number(tmp_path, at_root):
     out = tmp_path / "records.json"
-    assert main([HOW_TO, "-p", "moving_cost", "1e0", "-y", "{income_gap: 1}", "--results", str(out)]) == 0
+    assert main([HOW_TO, "-p", "moving_cost", "1e0", "-y", "{income_gap: 1, sweep_workers: 0}", "--results", str(out)]) == 0
     assert json.loads(out.read_text())["demo/moving_cost"] == 1.0
 
 
