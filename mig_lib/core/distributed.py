@@ -16,6 +16,7 @@ the cores once: numba's parallel kernels would otherwise start a thread per core
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -81,7 +82,8 @@ def dask_client(*, client=None, workers: int | None = None, scheduler: str | Non
         return
     n_workers = workers or core_count()
     # A random port for the dashboard: several clusters (tests, helpers) may share the machine.
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+    # Only errors are logged: a worker slow to stop at shutdown is not the user's concern.
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
                       dashboard_address=":0", env=worker_environment(n_workers)) as cluster, \
             Client(cluster) as local:
         yield local
@@ -119,7 +121,7 @@ def map_tasks(function: Callable, items: Iterable, *, client=None, workers: int 
     cancelled and its exception is raised here. A worker process that dies is replaced and its
     tasks rerun elsewhere (Dask reschedules them). ``progress`` shows a tqdm bar with an ETA.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     items = list(items)
     if not callable(function):

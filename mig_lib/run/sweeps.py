@@ -140,7 +140,7 @@ def sweep(chapter: str | Path, grid: Mapping[str, Sequence[Any]], parameters: Ma
     (a column per swept parameter, then one per record); ``table.attrs["failures"]`` lists the
     failed runs (swept values and error), ``table.attrs["out_dir"]`` the folder.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from mig_lib.core.distributed import dask_client, iterate_completed
 
