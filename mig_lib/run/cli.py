@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS", help="sweep: a running Dask scheduler, e.g. tcp://host:8786")
     where.add_argument("--scheduler-file", metavar="FILE", help="sweep: the file `dask scheduler --scheduler-file` wrote")
     parser.add_argument("--retry-failed", action="store_true", help="sweep: re-run only the runs that failed")
-    parser.add_argument("--results", help="write the records here (JSON for one run; CSV or JSON table for a sweep)")
+    parser.add_argument("--results", help="write the records here (JSON for one run; for a sweep a CSV table, JSON for a .json name)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", action="store_true", help="full tracebacks instead of one-line errors")
     return parser
@@ -78,8 +78,6 @@ def _parameters(args) -> dict[str, Any]:
 def _save_table(table: pd.DataFrame, path: str) -> None:
     if path.endswith(".json"):
         table.to_json(path, orient="records", indent=1)
-    elif path.endswith(".parquet"):
-        table.to_parquet(path, index=False)
     else:
         table.to_csv(path, index=False)
 

@@ -152,8 +152,13 @@ def sweep(chapter: str | Path, grid: Mapping[str, Sequence[Any]], parameters: Ma
     if "results_path" in grid or parameters.get("results_path") is not None:
         raise SweepError("parameter 'results_path' is not allowed in a sweep: every run's records are written "
                          "to <out-dir>/<run>/records.json")
-    if workers is not None and workers != 0 and (scheduler or scheduler_file or client):
-        raise SweepError(f"parameter 'workers' = {workers!r} is not allowed with a scheduler or a client")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise SweepError(f"parameter 'workers' = {workers!r} is not allowed: expected an integer >= 0 "
+                             "(0: one run after another in this process)")
+        if scheduler is not None or scheduler_file is not None or client is not None:
+            raise SweepError(f"parameter 'workers' = {workers!r} is not allowed with a scheduler or a client: "
+                             "the cluster's own workers run the tasks")
     notebook = read_chapter(chapter)
     check_names(chapter, notebook, [*grid, *parameters])
     cwd = Path(cwd if cwd is not None else Path.cwd())

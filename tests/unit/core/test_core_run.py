@@ -135,3 +135,14 @@ def test_a_bad_grid_value_stops_the_sweep_before_any_run(tmp_path, at_root, no_k
 def test_sweep_rejects_a_scalar_grid():
     with pytest.raises(ValueError, match="grid parameter 'moving_cost' = 1.0 is not allowed"):
         sweep(ROOT / "book" / "how_to_run.md", {"moving_cost": 1.0})
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"workers": -1}, "parameter 'workers' = -1 is not allowed: expected an integer >= 0"),
+    ({"workers": 2, "scheduler": "tcp://127.0.0.1:1"}, "not allowed with a scheduler or a client"),
+    ({"results_path": "r.json"}, "parameter 'results_path' is not allowed in a sweep"),
+])
+def test_sweep_rejects_bad_arguments_before_any_run(kwargs, message, no_kernel):
+    fixed = {"results_path": kwargs.pop("results_path")} if "results_path" in kwargs else {}
+    with pytest.raises(ParameterError, match=message):
+        sweep(ROOT / "book" / "how_to_run.md", {"moving_cost": [1.0]}, fixed, progress=False, **kwargs)
