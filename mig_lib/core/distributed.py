@@ -64,10 +64,13 @@ def _check_choice(workers, scheduler, scheduler_file, client) -> None:
 
 @contextlib.contextmanager
 def dask_client(*, client=None, workers: int | None = None, scheduler: str | None = None,
-                scheduler_file: str | Path | None = None) -> Iterator[Any]:
+                scheduler_file: str | Path | None = None, preload: Sequence[str] = ()) -> Iterator[Any]:
     """Yield a ``distributed.Client``: the one given, one connected to ``scheduler`` (an address)
     or ``scheduler_file``, or one on an embedded ``LocalCluster`` of ``workers`` processes
     (default: one per core). Whatever this function started, it closes on exit.
+
+    ``preload`` names modules each embedded worker imports as it starts, so that the first task
+    does not pay for them.
     """
     _check_choice(workers, scheduler, scheduler_file, client)
     if client is not None:
@@ -84,7 +87,8 @@ def dask_client(*, client=None, workers: int | None = None, scheduler: str | Non
     # A random port for the dashboard: several clusters (tests, helpers) may share the machine.
     # Only errors are logged: a worker slow to stop at shutdown is not the user's concern.
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
-                      dashboard_address=":0", env=worker_environment(n_workers)) as cluster, \
+                      dashboard_address=":0", env=worker_environment(n_workers),
+                      preload=list(preload)) as cluster, \
             Client(cluster) as local:
         yield local
 

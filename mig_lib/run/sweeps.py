@@ -23,6 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from mig_lib.run.chapter import check_names, read_chapter, run_chapter_task, val
 MANIFEST = "manifest.csv"
 SETTINGS = "sweep.json"
 STATUS_COLUMNS = ["status", "error", "seconds"]
+# Imported by each embedded worker as it starts, while the grid is being checked.
+WORKER_IMPORTS = ("papermill", "mig_lib.run.chapter")
 
 
 class SweepError(ParameterError):
@@ -162,20 +165,30 @@ def sweep(chapter: str | Path, grid: Mapping[str, Sequence[Any]], parameters: Ma
     notebook = read_chapter(chapter)
     check_names(chapter, notebook, [*grid, *parameters])
     cwd = Path(cwd if cwd is not None else Path.cwd())
-    full = [{**parameters, **chosen} for chosen in combinations]
-    for chosen, message in zip(combinations, validate_runs(notebook, full, cwd)):
-        if message is not None:
-            raise SweepError(f"run {run_name(chosen)}: {message}")
+    runs = {run_name(chosen): chosen for chosen in combinations}
+    finished = {}
+    if out_dir is not None and Path(out_dir).is_dir():
+        finished = {str(row["run"]): row for row in read_manifest(out_dir).to_dict("records")}
+    todo = _todo(runs, finished, Path(out_dir) if out_dir is not None else Path(), retry_failed)
 
     with contextlib.ExitStack() as stack:
+        # The grid is checked in a separate process while the cluster starts: a bad value still
+        # stops the sweep before any run, and the check costs no extra wall time.
+        checking = stack.enter_context(ThreadPoolExecutor(1)).submit(
+            validate_runs, notebook, [{**parameters, **chosen} for chosen in combinations], cwd)
+        dask = None
+        if todo and workers != 0:
+            dask = stack.enter_context(dask_client(client=client, workers=workers, scheduler=scheduler,
+                                                   scheduler_file=scheduler_file, preload=WORKER_IMPORTS))
+        for chosen, message in zip(combinations, checking.result()):
+            if message is not None:
+                raise SweepError(f"run {run_name(chosen)}: {message}")
+
         if out_dir is None:
             out_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="mig_lib_sweep_"))
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         _check_settings(out_dir, str(chapter), parameters)
-        runs = {run_name(chosen): chosen for chosen in combinations}
-        finished = {str(row["run"]): row for row in read_manifest(out_dir).to_dict("records")}
-        todo = _todo(runs, finished, out_dir, retry_failed)
         source = json.dumps(notebook)
         tasks = [{"run": name, "notebook": source, "parameters": {**parameters, **runs[name]},
                   "cwd": str(cwd), "timeout": timeout} for name in todo]
@@ -198,14 +211,12 @@ def sweep(chapter: str | Path, grid: Mapping[str, Sequence[Any]], parameters: Ma
                     bar.set_postfix(failed=failed, refresh=False)
                     bar.update(1)
 
-                if workers == 0:
+                if dask is None:
                     for task in tasks:
                         advance(run_chapter_task(task))
                 else:
-                    with dask_client(client=client, workers=workers, scheduler=scheduler,
-                                     scheduler_file=scheduler_file) as dask:
-                        for _, future in iterate_completed(run_chapter_task, tasks, dask, key_prefix="run"):
-                            advance(future.result())
+                    for _, future in iterate_completed(run_chapter_task, tasks, dask, key_prefix="run"):
+                        advance(future.result())
 
         table = results_table(out_dir, combinations)
         failures = [{**runs[name], "error": finished[name]["error"]} for name in runs

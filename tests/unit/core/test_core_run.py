@@ -125,7 +125,7 @@ def test_sweep_runs_every_combination_serially(tmp_path, at_root):
 
 
 def test_a_bad_grid_value_stops_the_sweep_before_any_run(tmp_path, at_root, no_kernel, capsys):
-    assert main([HOW_TO, "-g", "moving_cost", "[1, 20]", "--out-dir", str(tmp_path / "runs")]) == 2
+    assert main([HOW_TO, "-g", "moving_cost", "[1, 20]", "--out-dir", str(tmp_path / "runs"), "--workers", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: run moving_cost=20-") and err.endswith(
         "parameter 'moving_cost' = 20 is not allowed: expected a number in [0, 10]")
