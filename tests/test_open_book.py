@@ -207,3 +207,30 @@ def test_readme_says_how_a_fork_publishes():
     readme = (ROOT / "README.md").read_text()
     assert "repository.url" in readme and "_config.yml" in readme
     assert "GitHub Pages" in readme and "GitHub Actions" in readme
+
+
+# The measurement behind the reproducibility page and benchmarks/binder_budget.py
+
+def test_measure_children_sees_a_childs_peak_memory_and_its_time():
+    from mig_lib.core.sitebuild import measure_children
+
+    # The child holds 300 MB for a moment, frees it and lives on: the peak must still be seen.
+    script = "import time; a = b'x' * 300_000_000; time.sleep(0.3); del a; time.sleep(0.5)"
+    with measure_children() as measured:
+        subprocess.run([sys.executable, "-c", script], check=True)
+    record = measured.as_record()
+    assert 300 <= record["peak_mb"] < 300 + 200, record
+    assert 0.8 <= record["wall_seconds"] < 60, record
+    assert record["machine"]["cores"] >= 1 and record["machine"]["memory_gb"] > 0
+
+
+def test_measure_children_adds_up_a_process_tree():
+    from mig_lib.core.sitebuild import measure_children
+
+    # Two grandchildren of 200 MB each alive at once, under one child (as dask workers under a kernel).
+    worker = "import time; a = b'x' * 200_000_000; time.sleep(1.5)"
+    parent = (f"import subprocess, sys; ps = [subprocess.Popen([sys.executable, '-c', {worker!r}]) for _ in range(2)]; "
+              "[p.wait() for p in ps]")
+    with measure_children() as measured:
+        subprocess.run([sys.executable, "-c", parent], check=True)
+    assert measured.as_record()["peak_mb"] >= 400, measured.as_record()

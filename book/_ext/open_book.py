@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -94,9 +95,10 @@ class ChapterPapers(SphinxDirective):
             if key not in bibliography.entries:
                 raise self.error(f"chapter-papers: {key!r} is not in book/references.bib")
             entry = bibliography.entries[key]
-            link = nodes.reference("", self.env.titles[page].astext() if page in self.env.titles else page,
-                                   internal=True,
-                                   refuri=self.env.app.builder.get_relative_uri(self.env.docname, page))
+            # A cross-reference, resolved to the chapter's title once every page has been read.
+            link = addnodes.pending_xref("", nodes.inline(page, page, classes=["xref", "std", "std-doc"]),
+                                         refdoc=self.env.docname, refdomain="std", reftype="doc",
+                                         refexplicit=False, refwarn=True, reftarget="/" + page)
             bibtex = entry.to_string("bibtex").strip()
             rows.append([_paragraph(link), _reference_text(entry),
                          nodes.literal_block(bibtex, bibtex, language="bibtex")])
