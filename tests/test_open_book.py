@@ -142,6 +142,8 @@ def test_version_is_the_same_everywhere():
     version = _version()
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
     assert cff["version"] == version, "CITATION.cff's version differs from pyproject.toml's"
+    repository = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert cff["repository-code"] == repository, "CITATION.cff's repository-code differs from _config.yml's"
     changelog = (ROOT / "CHANGELOG.md").read_text()
     headings = re.findall(r"^## \[?([0-9][^\]\s]*)\]?", changelog, flags=re.M)
     assert headings and headings[0] == version, \

@@ -56,7 +56,8 @@ def _footer(app, pagename, templatename, context, doctree):
 
 
 class BookBibtex(SphinxDirective):
-    """The book's BibTeX entry, made from CITATION.cff and the version in pyproject.toml."""
+    """The book's BibTeX entry, made from CITATION.cff, the version in pyproject.toml and the
+    address of ``repository.url`` in ``_config.yml`` (a fork's copy cites the fork)."""
 
     def run(self):
         cff_path = sitebuild.ROOT / "CITATION.cff"
@@ -70,7 +71,7 @@ class BookBibtex(SphinxDirective):
                  f"  title   = {{{{{cff['title']}}}}},\n"
                  f"  year    = {{{year}}},\n"
                  f"  version = {{{book_version()}}},\n"
-                 f"  url     = {{{cff['repository-code']}}},\n"
+                 f"  url     = {{{self.config.html_theme_options.get('repository_url', '')}}},\n"
                  f"  note    = {{Text, figures and notebooks under CC BY 4.0; code under MIT}}\n}}")
         return [nodes.literal_block(entry, entry, language="bibtex")]
 
