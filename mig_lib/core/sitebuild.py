@@ -86,8 +86,8 @@ def write_assets() -> None:
     vendor_mathjax()
 
 
-def executed_pages() -> list[str]:
-    """The pages of ``_toc.yml`` that are notebooks (the build executes them), in reading order."""
+def toc_files() -> list[str]:
+    """Every page of the book, in reading order, as paths without suffix (from _toc.yml)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
 
@@ -100,7 +100,12 @@ def executed_pages() -> list[str]:
     for part in toc.get("parts", []):
         walk(part.get("chapters"))
     walk(toc.get("chapters"))
-    return [page for page in files if _is_notebook(ROOT / f"{page}.md")]
+    return files
+
+
+def executed_pages() -> list[str]:
+    """The pages of ``_toc.yml`` that are notebooks (the build executes them), in reading order."""
+    return [page for page in toc_files() if _is_notebook(ROOT / f"{page}.md")]
 
 
 def _is_notebook(path: Path) -> bool:
