@@ -65,6 +65,10 @@ _ROWS = [
     ("k_H", 5.3123, 0.0, 100.0, r"\tilde{\sigma}_H", "extra fine, rural high-skilled (calibrated)"),
     ("k_S", 2.1439, 0.0, 100.0, r"\tilde{\sigma}_S", "extra fine, public sector (calibrated)"),
     ("k_PH", 0.2382, 0.0, 100.0, r"\tilde{\sigma}^H_P", "extra fine, private high-skilled (calibrated)"),
+    # the fine rule: 0 = linear sigma (n - quota) for high-preference adults only (reproduces the
+    # printed tables; a subsidy below the quota), 1 = the paper's sigma max(n - quota, 0) for all
+    ("kinked_fine", 0.0, 0.0, 1.0, "", "fine rule: 0 linear for high-preference adults (replication), "
+     "1 the paper's kinked fine sigma max(n - quota, 0) for everyone (eqs. 10, 12-14)"),
 ]
 
 #: The names whose values the calibration determines.
