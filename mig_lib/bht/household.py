@@ -49,6 +49,13 @@ def fertility(phi, unit_cost, fine_per_child, beta, epsilon, n_max=np.inf):
     Capped at the biological limit ``n_max`` (the objective is concave in ``n``, so the capped
     optimum is the minimum of the two). Works elementwise on arrays.
     """
+    if isinstance(unit_cost, float) and isinstance(fine_per_child, float) and isinstance(phi, float):
+        # scalar fast path: the equilibrium solvers call this thousands of times
+        marginal_cost = beta * (1.0 - beta) * (unit_cost + fine_per_child)
+        if not marginal_cost > 0:
+            raise ParameterError("argument 'unit_cost' + 'fine_per_child' must be positive: "
+                                 "with a zero marginal cost of children fertility is unbounded")
+        return min((epsilon * phi / marginal_cost) ** (1.0 / (1.0 - epsilon)), n_max)
     marginal_cost = beta * (1.0 - beta) * (np.asarray(unit_cost) + np.asarray(fine_per_child))
     if np.any(marginal_cost <= 0):
         raise ParameterError("argument 'unit_cost' + 'fine_per_child' must be positive: "
@@ -100,20 +107,26 @@ def place_rules(params: ParameterTable, place: str, wage: float, high_preference
     Costs and fines are proportional to the gross income ``wage``. Under the linear rule only
     high-preference adults face the fine; under the kinked rule everybody does (module docstring).
     """
+    return _place_rules(params.values, place, wage, high_preference)
+
+
+def _place_rules(p: dict, place: str, wage: float, high_preference: bool) -> tuple[float, float, float]:
     if place not in PLACES:
         raise ParameterError(f"argument 'place' = {place!r} is not allowed: expected one of "
                              + ", ".join(PLACES))
-    p = params.values
     cost_name, fine_names, quota_name = PLACES[place]
-    unit_cost = CHILD_REARING_SHARE * p[cost_name] * wage
-    fined = high_preference or kinked_rule(params)
-    fine = sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD if fined else 0.0
+    unit_cost = float(CHILD_REARING_SHARE * p[cost_name] * wage)
+    fined = high_preference or _kinked(p["kinked_fine"])
+    fine = float(sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD) if fined else 0.0
     return unit_cost, fine, p[quota_name]
 
 
 def kinked_rule(params: ParameterTable) -> bool:
     """Whether ``params`` use the paper's kinked fine (``kinked_fine`` = 1) or the linear one (0)."""
-    value = params["kinked_fine"]
+    return _kinked(params["kinked_fine"])
+
+
+def _kinked(value: float) -> bool:
     if value not in (0.0, 1.0):
         raise ParameterError(f"parameter 'kinked_fine' = {value!r} is not allowed: expected 0 (linear "
                              "fine, the replication default) or 1 (the paper's kinked fine)")
@@ -131,19 +144,20 @@ def household_choice(params: ParameterTable, place: str, wage: float, high_prefe
     if not wage > 0:
         raise ParameterError(f"argument 'wage' = {wage!r} is not allowed: expected a positive income")
     p = params.values
-    unit_cost, fine, quota = place_rules(params, place, wage, high_preference)
+    unit_cost, fine, quota = _place_rules(p, place, wage, high_preference)
     phi = p["phi_high"] if high_preference else p["phi_low"]
-    kinked = kinked_rule(params)
+    kinked = _kinked(p["kinked_fine"])
     if kinked:
         n = kinked_fertility(phi, unit_cost, fine, quota, p["beta"], p["epsilon"], p["n_max"])
     else:
         n = float(fertility(phi, unit_cost, fine, p["beta"], p["epsilon"], p["n_max"]))
     net_income = wage * (1.0 - tax_rate)
-    disposable = disposable_income(n, net_income, unit_cost, fine, quota, kinked)
+    excess = n - quota
+    disposable = net_income - n * unit_cost - fine * (max(excess, 0.0) if kinked else excess)
+    beta = p["beta"]
     return HouseholdChoice(
         n=n,
-        bequest=p["beta"] * disposable / n,
-        consumption=(1.0 - p["beta"]) * disposable,
-        utility=float(utility(n, phi, net_income, unit_cost, fine, quota, p["beta"],
-                              p["epsilon"], benefit, kinked)),
+        bequest=beta * disposable / n,
+        consumption=(1.0 - beta) * disposable,
+        utility=beta * (1.0 - beta) * disposable + phi * n ** p["epsilon"] + benefit,
     )

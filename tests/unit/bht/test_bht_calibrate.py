@@ -60,6 +60,7 @@ def test_published_tables_are_reproduced(calibration):
         for table, cols in result.columns().items():
             records.update({f"{table}/{name}/{k}": v for k, v in cols.items()})
     df = compare(records, PUBLISHED)
+    df = df[df.key.str.match(r"table[2-6]/")]  # Appendix D is checked by the chapter
     assert len(df) == 213
     assert df.ok.all(), df[~df.ok].to_string()
 

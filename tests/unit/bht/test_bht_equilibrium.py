@@ -187,3 +187,32 @@ def test_four_type_solver_handles_one_preference_type(calibration):
         assert largest_violation(params, eq)[0] < 1e-10
         with pytest.raises(ParameterError, match="'lam'"):
             solve_paper_pattern(params, calibration.stocks)
+
+
+# --- laws of motion ------------------------------------------------------------------------
+
+def test_next_generation_counts_every_child_once(calibration):
+    """Total next-period population = sum over every adult of its own fertility choice."""
+    from mig_lib.bht.dynamics import next_generation
+    from mig_lib.bht.household import household_choice
+
+    params, s, a = calibration.params, calibration.stocks, calibration.benchmark
+    p, w = params.values, a.place_incomes()
+    lam, pi, theta = p["lam"], p["pi_S"], p["theta"]
+    n = lambda place, high: household_choice(params, place, w[place], high).n  # noqa: E731
+    natives = sum(count * (lam * n(place, False) + (1 - lam) * n(place, True))
+                  for count, place in ((s.S, "public"), (s.PH, "private_H_formal"), (s.PL, "private_L_formal")))
+    total = natives
+    for skill, stock in (("H", s.H), ("L", s.L)):
+        for high, weight in ((True, 1 - lam), (False, lam)):
+            share = a.moving_shares()[f"{skill}_{'high' if high else 'low'}"]
+            adults = weight * stock
+            total += adults * (1 - share) * n(f"rural_{skill}", high)
+            movers = adults * share
+            if skill == "H":
+                total += movers * (pi * n("public", high) + (1 - pi) * theta * n("private_H_formal", high)
+                                   + (1 - pi) * (1 - theta) * n("private_H_informal", high))
+            else:
+                total += movers * (theta * n("private_L_formal", high) + (1 - theta) * n("private_L_informal", high))
+    new = next_generation(params, s, a)
+    assert new.U + new.R == pytest.approx(total, rel=1e-13)
