@@ -10,7 +10,8 @@ Replication of Liao, Wang, Wang & Yip (NBER w27767). Modules, one per verb:
 * :mod:`~mig_lib.bht.experiments` -- the seven policy experiments.
 """
 
-from mig_lib.bht.calibrate import Calibration, CalibrationTargets, calibrate, model_implications, table2_values
+from mig_lib.bht.calibrate import (Calibration, CalibrationTargets, calibrate, floating_share_region, model_implications,
+                                   table2_values)
 from mig_lib.bht.equilibrium import (TYPES, Allocation, EquilibriumError, allocate, equilibrium_residuals,
                                      largest_violation, migration_gains, net_gains, net_gains_at, regime,
                                      solve_equilibrium, solve_paper_pattern, theorem2_decomposition,
@@ -29,5 +30,5 @@ __all__ = [
     "run_experiment", "solve_equilibrium", "table2_values", "table4_columns", "table5_columns",
     "table6_columns", "theorem2_decomposition", "utility", "regime", "comparative_statics",
     "TYPES", "PRINTED_PATTERNS", "largest_violation", "net_gains_at", "run_equilibrium",
-    "solve_paper_pattern", "type_conditions",
+    "solve_paper_pattern", "type_conditions", "floating_share_region",
 ]

@@ -139,6 +139,22 @@ def calibrate(floating_shares=(0.05, 0.20, 0.75), targets: CalibrationTargets | 
                        floating_shares=(share_S, share_PH, share_PL))
 
 
+def floating_share_region(targets: CalibrationTargets | None = None, lam: float = 0.15) -> dict[str, float]:
+    """The private low-skilled shares of the floating population that imply a mixed equilibrium.
+
+    Step 1 of the calibration gives ``chi_H = ((1 - s_PL) F / H - lam) / (1 - lam)`` and
+    ``chi_L = s_PL F / (lam L)`` with ``F`` the floating population; both must lie in (0, 1), so
+    ``s_PL`` must lie strictly between the two bounds returned (the split of ``1 - s_PL`` between
+    the public and private high-skilled sectors is free). Later steps can still fail, each with
+    its own error.
+    """
+    targets = targets or CalibrationTargets()
+    stocks = population_stocks(targets.U_over_R, targets.H_over_L, targets.S_over_U, targets.PH_over_PL)
+    floating = stocks.U / targets.U_over_U_plus - stocks.U
+    return {"private_L_above": max(0.0, 1.0 - stocks.H / floating),
+            "private_L_below": min(1.0, 1.0 - lam * stocks.H / floating, lam * stocks.L / floating)}
+
+
 def _check_presets(params: ParameterTable) -> None:
     """Legal parameter values at which the calibration's inversions have no answer."""
     if params["rho"] == 0.0:
