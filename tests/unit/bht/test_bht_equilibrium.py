@@ -191,12 +191,17 @@ def test_four_type_solver_handles_one_preference_type(calibration):
 
 # --- laws of motion ------------------------------------------------------------------------
 
-def test_next_generation_counts_every_child_once(calibration):
-    """Total next-period population = sum over every adult of its own fertility choice."""
+@pytest.mark.parametrize("which", ["paper", "four_type", "hand_built"])
+def test_next_generation_counts_every_child_once(calibration, which):
+    """Total next-period population = sum over every adult of its own fertility choice, at the
+    paper's allocation, at the four-type equilibrium (H_low stay) and at all-interior shares."""
     from mig_lib.bht.dynamics import next_generation
     from mig_lib.bht.household import household_choice
 
-    params, s, a = calibration.params, calibration.stocks, calibration.benchmark
+    params, s = calibration.params, calibration.stocks
+    a = {"paper": lambda: calibration.benchmark,
+         "four_type": lambda: solve_equilibrium(params, s),
+         "hand_built": lambda: allocate(params, s, 0.3, 0.4, share_H_low=0.6, share_L_high=0.1)}[which]()
     p, w = params.values, a.place_incomes()
     lam, pi, theta = p["lam"], p["pi_S"], p["theta"]
     n = lambda place, high: household_choice(params, place, w[place], high).n  # noqa: E731
