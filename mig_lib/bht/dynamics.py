@@ -80,3 +80,9 @@ def simulate_path(params: ParameterTable, start: PopulationStocks, periods: int)
                      "largest violation": largest_violation(params, alloc)[0]})
         stocks = PopulationStocks(**{k: getattr(new, k) / new.U for k in STOCKS})
     return pd.DataFrame(rows)
+
+
+def overall_fertility(params: ParameterTable, stocks: PopulationStocks, alloc: Allocation) -> float:
+    """Children per adult in the whole economy (next period's population over this period's)."""
+    new = next_generation(params, stocks, alloc)
+    return (new.U + new.R) / (stocks.U + stocks.R)
