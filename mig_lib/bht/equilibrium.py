@@ -412,10 +412,12 @@ def regime(params: ParameterTable, alloc: Allocation, tol: float = 1e-9) -> str:
     if violation > tol:
         return f"not an equilibrium ({worst} off by {violation:.2g})"
     s = alloc.moving_shares()
+    if all(v == 0.0 for v in s.values()):
+        return "no migration"
     if s["H_low"] != 1.0 or s["L_high"] != 0.0:
         def word(v):
             return "all" if v == 1.0 else ("none" if v == 0.0 else "some")
-        return "other: " + ", ".join(f"{k} {word(v)}" for k, v in s.items()) + " move"
+        return "not the paper's pattern: " + ", ".join(f"{k} {word(v)}" for k, v in s.items())
     chi_H, chi_L = alloc.chi_H, alloc.chi_L
     inner_H, inner_L = 0.0 < chi_H < 1.0, 0.0 < chi_L < 1.0
     if inner_H and inner_L:
