@@ -24,7 +24,16 @@ from scipy import stats
 from scipy.optimize import brentq
 
 from mig_lib.core import ParameterError
-from mig_lib.peer.model import EDUCATION_DUMMIES, true_coefficients
+from mig_lib.peer.model import (
+    EDUCATION_DUMMIES,
+    SampleAverageCurve,
+    apply_scenario,
+    individual_curve_terms,
+    reached_equilibrium,
+    representative_curve,
+    scenario_point,
+    true_coefficients,
+)
 from mig_lib.peer.tables import (
     BASELINE_LEVEL,
     CATEGORIES,
@@ -250,12 +259,7 @@ def draw_world(n_villages: int = 960, seed: int = 0, endogeneity: float = 0.0,
     people = _individuals(rng, households)
     data = people.merge(households, on="household", how="left").merge(villages, on="village", how="left")
     data["intercept"] = 1.0
-    non_peer = [t for t in beta.index if t != "peer" and not t.startswith("peer_x_")]
-    index = data[non_peer].to_numpy(dtype=float) @ beta[non_peer].to_numpy()
-    slope = np.full(len(data), beta["peer"])
-    for c in CATEGORIES:
-        for lv in LEVELS:
-            slope = slope + beta[interaction_term(c, lv)] * data[interaction_dummy(c, lv)].to_numpy()
+    index, slope = individual_curve_terms(data, beta)
     rho = float(endogeneity)
     u = data["household_unobservable"].to_numpy()
     # eps = rho u + sqrt(1 - rho^2) e keeps Var(eps) = 1; given u the shock has s.d. sqrt(1 - rho^2).
@@ -296,3 +300,74 @@ def share_check(world: SyntheticWorld, n_sd: float = 4.0) -> pd.DataFrame:
                      "z": (ours - paper) / se if se > 0 else np.nan,
                      "within": abs(ours - paper) <= n_sd * se})
     return pd.DataFrame(rows).set_index("variable")
+
+
+def table2_by_outcome(world: SyntheticWorld) -> pd.DataFrame:
+    """The world's Table 2 means for migrants and non-migrants, with the unmarried shares."""
+    data = world.data
+    columns = [v for v in TABLE2.index if v in data.columns]
+    groups = data.groupby("migrant")[columns].mean().T
+    return groups.rename(columns={1.0: "migrants", 0.0: "non_migrants"})[["migrants", "non_migrants"]]
+
+
+#: The ways of reading the paper's Figure 5 equilibrium (see :func:`scenario_equilibrium`).
+READINGS = ("representative", "sample_average", "village_by_village")
+
+
+def scenario_equilibrium(world: SyntheticWorld, scenario: str, reading: str,
+                         intercept: float | None = None) -> float:
+    """The equilibrium village migration ratio of a policy scenario under one reading of the figures.
+
+    * ``representative``: the curve Phi(xbar'b + s-bar M) of the person at the Table 2 means;
+    * ``sample_average``: the mean over the world's people of Phi(a_i + s_i M) (one curve for the
+      whole sample, as if it were one village), reached from the status-quo equilibrium of the
+      same curve;
+    * ``village_by_village``: each village's own equilibrium with the family excluded (eq 9),
+      reached from its status-quo ratio, averaged over people.
+
+    ``intercept`` replaces the probit intercept (default: the truth's).
+    """
+    if reading not in READINGS:
+        raise ParameterError(f"argument 'reading' = {reading!r} is not allowed: expected one of {', '.join(READINGS)}")
+    coefs = world.truth.copy()
+    if intercept is not None:
+        coefs["intercept"] = float(intercept)
+    if reading == "representative":
+        status_quo = reached_equilibrium(representative_curve(None, world.truth), 0.0)
+        return reached_equilibrium(representative_curve(scenario_point(scenario), coefs), status_quo)
+    if reading == "sample_average":
+        status_quo = reached_equilibrium(SampleAverageCurve(*individual_curve_terms(world.data, world.truth)), 0.0,
+                                         n_grid=401)
+        curve = SampleAverageCurve(*individual_curve_terms(apply_scenario(world.data, scenario), coefs))
+        return reached_equilibrium(curve, status_quo, n_grid=401)
+    data = world.data
+    index, slope = individual_curve_terms(apply_scenario(data, scenario), coefs)
+    population = data.groupby("village")["village_population"].first().to_numpy()
+    start = data.groupby("village")["village_expected_ratio"].first().to_numpy()
+    if world.endogeneity:
+        rho = world.endogeneity
+        index = index + rho * data["household_unobservable"].to_numpy()
+        scale = np.full(len(data), np.sqrt(1 - rho**2))
+    else:
+        scale = np.ones(len(data))
+    _, village_ratio = solve_village_ratios(index, slope, scale, data["village"].to_numpy(),
+                                            data["household"].to_numpy(), population, start)
+    return float(village_ratio[data["village"].to_numpy()].mean())
+
+
+def intercept_for_equilibrium(world: SyntheticWorld, scenario: str, reading: str, target: float = 0.5,
+                              bracket: tuple[float, float] = (-6.0, -2.0)) -> float:
+    """The probit intercept at which :func:`scenario_equilibrium` reaches ``target``.
+
+    The equilibrium rises with the intercept (it may jump where a curve folds); Brent's method on
+    the bracket finds the crossing, or the jump that passes ``target``.
+    """
+    if not 0.0 < target < 1.0:
+        raise ParameterError(f"argument 'target' = {target!r} is not allowed: expected a ratio in (0, 1)")
+    def gap(a):
+        return scenario_equilibrium(world, scenario, reading, a) - target
+    lo, hi = bracket
+    if not gap(lo) < 0 < gap(hi):
+        raise ParameterError(f"argument 'bracket' = {bracket!r} is not allowed: the equilibrium must cross "
+                             f"{target} between its ends")
+    return float(brentq(gap, lo, hi, xtol=1e-6))

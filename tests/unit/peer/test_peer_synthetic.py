@@ -72,3 +72,42 @@ def test_bad_arguments_raise_named_errors():
         synthetic.draw_world(n_villages=20, endogeneity=1.5)
     with pytest.raises(ParameterError, match="'seed' = -1"):
         synthetic.draw_world(n_villages=20, seed=-1)
+
+
+def test_outcomes_use_the_model_curve_terms(world):
+    # the world's migration index is the model's individual curve: P_i = Phi(a_i + s_i M_i)
+    from mig_lib.peer import model
+
+    index, slope = model.individual_curve_terms(world.data, world.truth)
+    p = norm.cdf(index + slope * world.data["peer"].to_numpy())
+    village = world.data.assign(p=p).groupby("village")["p"].mean()
+    np.testing.assert_allclose(village, world.data.groupby("village")["village_expected_ratio"].first(), atol=1e-10)
+
+
+def test_readings_of_the_status_quo(world):
+    from mig_lib.peer import model
+
+    # village by village at the status quo is the world's own equilibrium, people-weighted
+    vbv = synthetic.scenario_equilibrium(world, "figure1", "village_by_village")
+    assert vbv == pytest.approx(world.data["village_expected_ratio"].mean(), abs=1e-9)
+    rep = synthetic.scenario_equilibrium(world, "figure4", "representative")
+    assert rep == pytest.approx(model.reached_equilibrium(model.scenario_curve("figure4"),
+                                                          model.low_equilibrium(model.scenario_curve("figure1"))))
+    avg = synthetic.scenario_equilibrium(world, "figure1", "sample_average")
+    index, slope = model.individual_curve_terms(world.data, world.truth)
+    assert norm.cdf(index + slope * avg).mean() == pytest.approx(avg, abs=1e-9)  # a fixed point of the mean curve
+
+
+def test_intercept_for_half_reaches_half(world):
+    for reading in ("representative", "village_by_village"):
+        a = synthetic.intercept_for_equilibrium(world, "figure5", reading)
+        assert synthetic.scenario_equilibrium(world, "figure5", reading, a) == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ParameterError, match="'reading' = 'median'"):
+        synthetic.scenario_equilibrium(world, "figure5", "median")
+
+
+def test_table2_by_outcome_averages_back_to_the_full_sample(world):
+    split = synthetic.table2_by_outcome(world)
+    share = world.data["migrant"].mean()
+    full = share * split["migrants"] + (1 - share) * split["non_migrants"]
+    np.testing.assert_allclose(full, world.data[split.index].mean(), rtol=1e-12)
