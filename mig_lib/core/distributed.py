@@ -124,6 +124,9 @@ def map_tasks(function: Callable, items: Iterable, *, client=None, workers: int 
     ``functools.partial`` of one). The first task that raises stops the map: the others are
     cancelled and its exception is raised here. A worker process that dies is replaced and its
     tasks rerun elsewhere (Dask reschedules them). ``progress`` shows a tqdm bar with an ETA.
+
+    In a script, call it under ``if __name__ == "__main__":``: the embedded cluster's workers are
+    new processes that import the script's main module.
     """
     from tqdm import tqdm
 

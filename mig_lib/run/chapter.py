@@ -110,6 +110,11 @@ def error_line(error: BaseException) -> str:
     return str(error) if isinstance(error, (ParameterError, FileNotFoundError)) else f"{type(error).__name__}: {error}"
 
 
+# The kernels of a sweep log only errors: their start-up warnings would otherwise reach the
+# terminal (or, for a sweep run inside a notebook, that notebook's output) once per run.
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
+
+
 def run_chapter_task(task: Mapping[str, Any]) -> dict[str, Any]:
     """Execute one run of a sweep (on a Dask worker or here) and return everything it produced.
 
@@ -132,7 +137,8 @@ def run_chapter_task(task: Mapping[str, Any]) -> dict[str, Any]:
         try:
             executed = papermill.execute_notebook(notebook, str(output), parameters=dict(task["parameters"]),
                                                   kernel_name="python3", cwd=str(cwd), progress_bar=False,
-                                                  execution_timeout=task.get("timeout"))
+                                                  execution_timeout=task.get("timeout"),
+                                                  extra_arguments=QUIET_KERNEL)
             outcome.update(status="done", records=read_records(executed), error="", traceback="",
                            notebook=nbformat.writes(executed))
         except Exception as error:  # a failed run is a result, recorded in the manifest

@@ -146,3 +146,15 @@ def test_sweep_rejects_bad_arguments_before_any_run(kwargs, message, no_kernel):
     fixed = {"results_path": kwargs.pop("results_path")} if "results_path" in kwargs else {}
     with pytest.raises(ParameterError, match=message):
         sweep(ROOT / "book" / "how_to_run.md", {"moving_cost": [1.0]}, fixed, progress=False, **kwargs)
+
+
+def test_ctrl_c_in_a_sweep_says_the_finished_runs_are_kept(monkeypatch, capsys):
+    import mig_lib.run.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "sweep", interrupted)
+    assert main([HOW_TO, "-g", "moving_cost", "[1, 2]"]) == 130
+    assert capsys.readouterr().err.strip() == (
+        "interrupted: every finished run is saved; run the same command again to go on")

@@ -183,6 +183,13 @@ def test_a_scheduler_started_on_localhost_through_the_command_line(tmp_path, tin
         assert main([str(tiny), "-g", "x", "[4, 5]", "--scheduler", address, "--out-dir", str(tmp_path / "runs"),
                      "--results", str(results), "--no-progress"]) == 0
         assert pd.read_csv(results)["square"].tolist() == [16, 25]
+        # The same cluster through its scheduler file; the two finished runs are not run again.
+        before = read_manifest(tmp_path / "runs").set_index("run")["seconds"]
+        assert main([str(tiny), "-g", "x", "[4, 5, 6]", "--scheduler-file", str(scheduler_file),
+                     "--out-dir", str(tmp_path / "runs"), "--results", str(results), "--no-progress"]) == 0
+        assert pd.read_csv(results)["square"].tolist() == [16, 25, 36]
+        after = read_manifest(tmp_path / "runs").set_index("run")["seconds"]
+        assert after[before.index].tolist() == before.tolist() and len(after) == 3
     finally:
         for process in (worker, scheduler):
             if process is not None:
