@@ -10,12 +10,14 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.stats import norm
 
-from mig_lib.core import ParameterError
+from mig_lib.core import DATA_DIR, ParameterError
 from mig_lib.peer.estimate import CONTROLS, fit_probit, probit_generalized_residual, table3_regressors
 from mig_lib.peer.synthetic import SyntheticWorld, draw_world
 from mig_lib.peer.tables import INTERACTION_TERMS
 
 Z95 = float(norm.ppf(0.975))
+#: The frozen large Monte Carlo that the chapter shows (``python -m mig_lib.peer.montecarlo``).
+FROZEN_PATH = DATA_DIR / "montecarlo" / "peer_effects.json"
 
 
 def clustered_covariance(fit, groups: np.ndarray) -> np.ndarray:
@@ -151,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=None, help="Dask LocalCluster workers (default: cores)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     parser.add_argument("--serial", action="store_true", help="run without dask.distributed")
-    parser.add_argument("--out", default="data/montecarlo/peer_effects.json")
+    parser.add_argument("--out", default=str(FROZEN_PATH))
     args = parser.parse_args(argv)
     options = {} if args.serial else {"workers": args.workers, "scheduler": args.scheduler}
     options = {k: v for k, v in options.items() if v is not None}
