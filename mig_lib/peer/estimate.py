@@ -185,6 +185,10 @@ class IVProbitResult:
     first_stage_se: pd.Series
     residual_sd: float
     nobs: int
+    first_stage_r2: float = float("nan")
+    #: second-step probit log likelihood plus the Gaussian first step's: the joint log likelihood
+    #: of (outcome, endogenous regressor) at the two-step estimates
+    joint_loglik: float = float("nan")
 
 
 def iv_probit(frame: pd.DataFrame, outcome: str, endogenous: str, exogenous: Sequence[str],
@@ -246,6 +250,7 @@ def iv_probit(frame: pd.DataFrame, outcome: str, endogenous: str, exogenous: Seq
         scaled=scaled, scaled_se=scaled_se, structural=structural, structural_se=structural_se,
         control_coef=float(theta[-1]), exogeneity_wald=wald, exogeneity_p=float(stats.chi2.sf(wald, 1)),
         first_stage=first.params, first_stage_se=first.bse, residual_sd=sd_v, nobs=int(len(y)),
+        first_stage_r2=float(first.rsquared), joint_loglik=float(second.llf + first.llf),
     )
 
 
