@@ -70,10 +70,12 @@ def default_parameters() -> ParameterTable:
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
         # wage-noise scales are bounded away from 0: sigma_eps = 0 makes the wage density degenerate
         # (the likelihood is not finite), and a zero eta spread is a boundary where the estimator's
-        # transform and standard errors break down
-        ("eta_sd", 0.50, 0.01, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
-        ("sigma_eps_low", 0.20, 0.01, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
-        ("sigma_eps_high", 0.80, 0.01, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
+        # transform and standard errors break down. 1e-6 keeps the likelihood finite while moving the
+        # estimator's logit coordinates of the default values by only ~1e-7 (a bound of 0.01 moved the
+        # estimation page's start enough to end at a different point)
+        ("eta_sd", 0.50, 1e-6, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
+        ("sigma_eps_low", 0.20, 1e-6, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
+        ("sigma_eps_high", 0.80, 1e-6, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
     ])
 
 
