@@ -236,3 +236,20 @@ def test_measure_children_adds_up_a_process_tree():
     with measure_children() as measured:
         subprocess.run([sys.executable, "-c", parent], check=True)
     assert measured.as_record()["peak_mb"] >= 400, measured.as_record()
+
+
+def test_a_cached_notebook_without_measurement_is_dropped_so_the_build_measures_it(tmp_path):
+    import jupytext
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    from mig_lib.core import sitebuild
+
+    page = sitebuild.executed_pages()[0]
+    source = ROOT / f"{page}.md"
+    cache = get_cache(tmp_path / ".jupyter_cache")
+    cache.cache_notebook_bundle(CacheBundleIn(jupytext.read(source), str(source)), check_validity=False)
+    sitebuild.store_measurement(tmp_path / sitebuild.MEASUREMENTS_NAME, page, {"peak_mb": 1.0})
+    assert sitebuild.forget_unmeasured(tmp_path) == [] and len(cache.list_cache_records()) == 1
+    (tmp_path / sitebuild.MEASUREMENTS_NAME).write_text("{}")
+    assert sitebuild.forget_unmeasured(tmp_path) == [page] and cache.list_cache_records() == []
