@@ -90,6 +90,17 @@ def test_every_data_file_states_source_and_terms():
     assert not problems, "\n".join(problems)
 
 
+def test_frozen_results_name_the_same_command_as_the_data_statement():
+    """A frozen JSON that records its own command must agree with data/SOURCES.yaml."""
+    import json
+
+    for name, entry in _sources().items():
+        if entry["kind"] == "frozen" and name.endswith(".json"):
+            recorded = json.loads((DATA / name).read_text()).get("command")
+            if recorded is not None:
+                assert recorded == entry["command"], f"data/{name}: {recorded!r} vs {entry['command']!r}"
+
+
 def test_the_data_check_catches_an_unstated_file_and_a_frozen_result_without_command():
     sources = _sources()
     files = _data_files() + ["frozen/kw_estimate.json"]
