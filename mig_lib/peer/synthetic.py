@@ -9,6 +9,13 @@ instrument that lowers interaction strength, village migration ratios that solve
 village's own social equilibrium with the family excluded (eq 9), and outcomes from the
 Table 3 probit with the backed-out female coefficient.
 
+Villages differ through a migration-propensity factor that ties the Gaussian copulas of the
+1998 ratio, the household economics and schooling, and the interaction levels within a
+village, and through the index shift of the villagers the survey does not sample (they move the
+village ratio, and the sampled people only through it). Its loadings are calibrated by simulated
+method of moments to the village-ratio moments of Table 2 and the text
+(:func:`calibrate_village_heterogeneity`, frozen by ``python -m mig_lib.peer.synthetic``).
+
 Assumptions that the paper does not pin down (documented in the chapter): the share of
 households of 'rich' land-reform class (``CLASS_SHARE``), the instrument's effect on each
 interaction category (``CLASS_EFFECT``), the copula correlations, and the village populations.
