@@ -12,6 +12,10 @@ earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
     Delta_tau(x, j) = [gamma0_tau + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
                        + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}] * 1{j != l0}
 
+After the last model age the person stays where they are forever (``terminal="stay"``): the value
+of ending at (l, m) is u(l, m) / (1 - beta), so a move at the last age is worth what it is worth
+forever after, not one year's flow (which would make the last age a moving spike).
+
 The match index m combines the wage match nu (n_nu points) and the optional preference match xi
 (n_xi points): m = s_nu * n_xi + s_xi, n_match = n_nu * n_xi equally likely combinations.  The wage
 components eta (person effect), G(age) and epsilon (transitory) are the same whatever j is chosen,
@@ -30,6 +34,12 @@ from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.geography import PERSONS_PER_POPULATION_UNIT, Geography
 
 AGES_DEFAULT = tuple(range(20, 60))
+#: The age at which the age terms of the moving cost and of the wage profile are zero: gamma4 and
+#: G are functions of age, never of a position in the model's age grid.
+AGE_ORIGIN = 20
+#: What follows the last model age: "stay" (the person stays where they are forever and earns the
+#: last age's flow utility every year, discounted: no end-of-life moving spike) or "none" (v = 0).
+TERMINAL_VALUES = ("stay", "none")
 N_TYPES = 2
 N_ETA = 7
 N_SIGMA_EPS = 4
@@ -95,6 +105,7 @@ class KWModel:
     match_utility: np.ndarray    # (M,) alpha0 * nu[s_nu] + xi[s_xi], m = s_nu * n_xi + s_xi
     location_utility: np.ndarray  # (H, L) utility of home h living in l (income, home, dialect, amenity)
     moving_cost: np.ndarray      # (T, H, L, L) cost of l0 -> j without age term and return discount
+    terminal: str = "stay"       # see TERMINAL_VALUES
 
     @property
     def n_locations(self) -> int:
@@ -122,8 +133,20 @@ class KWModel:
 
     @property
     def age_cost(self) -> np.ndarray:
-        """(A,) gamma4 * (age - first age): the age part of the moving cost."""
-        return self.params["gamma_age"] * (self.ages - self.ages[0]).astype(float)
+        """(A,) gamma4 * (age - 20): the age part of the moving cost, whatever the first model age."""
+        return self.params["gamma_age"] * (self.ages - AGE_ORIGIN).astype(float)
+
+    @property
+    def terminal_value(self) -> np.ndarray:
+        """(H, L, M) value after the last age of living in l with match m (home h).
+
+        "stay": u/(1 - beta), the flow utility of the last age received every year forever (no
+        move is possible after the last age, so no moving cost); "none": 0.
+        """
+        flow = self.location_utility[:, :, None] + self.match_utility[None, None, :]
+        if self.terminal == "none":
+            return np.zeros_like(flow)
+        return np.ascontiguousarray(flow / (1.0 - self.beta))
 
     @property
     def return_discount(self) -> float:
@@ -143,13 +166,18 @@ class KWModel:
     def with_params(self, **values) -> "KWModel":
         """The same model with some parameters changed."""
         return build_model(self.geography, self.params.with_values(**values), ages=self.ages,
-                           n_nu=self.n_nu, n_xi=self.n_xi)
+                           n_nu=self.n_nu, n_xi=self.n_xi, terminal=self.terminal)
 
 
 def build_model(geography: Geography, params: ParameterTable | None = None, ages=AGES_DEFAULT,
-                n_nu: int = 3, n_xi: int = 1) -> KWModel:
-    """Precompute the arrays of the model for a geography and a parameter table."""
+                n_nu: int = 3, n_xi: int = 1, terminal: str = "stay") -> KWModel:
+    """Precompute the arrays of the model for a geography and a parameter table.
+
+    ``terminal`` says what follows the last age (see ``TERMINAL_VALUES``).
+    """
     params = default_parameters() if params is None else params
+    if terminal not in TERMINAL_VALUES:
+        raise ParameterError(f"argument 'terminal' = {terminal!r} is not allowed: expected one of {TERMINAL_VALUES}")
     ages = np.asarray(list(ages), dtype=np.int64)
     if ages.ndim != 1 or len(ages) < 1 or np.any(np.diff(ages) != 1):
         raise ParameterError(f"argument 'ages' = {list(ages)!r} is not allowed: expected consecutive integer ages")
@@ -178,7 +206,7 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
     return KWModel(geography=geography, params=params, ages=ages, n_nu=int(n_nu), n_xi=int(n_xi),
                    nu_points=nu, xi_points=xi, match_utility=match_utility,
                    location_utility=np.ascontiguousarray(location_utility, dtype=np.float64),
-                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64))
+                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64), terminal=terminal)
 
 
 def eta_points(params: ParameterTable) -> np.ndarray:
@@ -194,5 +222,5 @@ def sigma_eps_points(params: ParameterTable) -> np.ndarray:
 
 def wage_age_profile(params: ParameterTable, ages) -> np.ndarray:
     """G(age) = slope * (age - 20) + curvature * (age - 20)^2 (10,000 yuan)."""
-    years = np.asarray(ages, dtype=float) - AGES_DEFAULT[0]
+    years = np.asarray(ages, dtype=float) - AGE_ORIGIN
     return params["wage_age_slope"] * years + params["wage_age_curvature"] * years ** 2
