@@ -48,13 +48,20 @@ MAX_DRAWS = 12
 # ----------------------------------------------------------------------------------------------
 # Location draws along each history
 # ----------------------------------------------------------------------------------------------
-def location_draws(panel: PanelArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def location_draws(panel: PanelArrays, home_remembered: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Index of the match draw remembered at ℓ0 and at ℓ1 on every row, and ℓ1 itself.
 
     Returns ``(previous_location, draw_here, draw_previous, n_draws)``: per row the remembered
-    previous location ℓ1 (equal to ℓ0 before the first move), the draw index (0..N_i-1) of the
-    match at ℓ0 and at ℓ1; per person the number of draws N_i. This mirrors the transition of
-    eq 8: stay keeps (ℓ0, ℓ1); a return to ℓ1 swaps; any other move draws anew.
+    previous location ℓ1, the draw index (0..N_i-1) of the match at ℓ0 and at ℓ1; per person the
+    number of draws N_i. This mirrors the transition of eq 8: stay keeps (ℓ0, ℓ1); a return to ℓ1
+    swaps; any other move draws anew.
+
+    The initial state: a person first observed at home starts with no other remembered province
+    (ℓ1 = ℓ0). A person first observed away from home starts, with ``home_remembered`` (Kennan and
+    Walker's treatment), at (ℓ0 = first province, ℓ1 = home) with a match drawn for each: a move
+    home is then a return; without it, ℓ1 = ℓ0 and home is not remembered. Either way the first
+    location is conditioned on, not explained.
     """
     previous = np.empty(panel.n_rows, dtype=np.int64)
     draw_here = np.empty(panel.n_rows, dtype=np.int64)
@@ -63,6 +70,8 @@ def location_draws(panel: PanelArrays) -> tuple[np.ndarray, np.ndarray, np.ndarr
     for i in range(panel.n_people):
         start, end = panel.person_start[i], panel.person_start[i + 1]
         l0, l1, k0, k1, count = panel.location[start], panel.location[start], 0, 0, 1
+        if home_remembered and panel.home[i] != l0:
+            l1, k1, count = panel.home[i], 1, 2
         for t in range(start, end):
             if t > start:
                 j = panel.location[t]
@@ -206,13 +215,14 @@ class _CachedSolution:
 class KWLikelihood:
     """Log-likelihood of a panel under the part-1 model, for any parameter values.
 
-    ``loglik_per_person(values)`` returns one log-likelihood per person. The dynamic programme is
+    ``loglik_per_person(values)`` returns one log-likelihood per person (conditional on the first
+    observed province; see :func:`location_draws` for the initial state). The dynamic programme is
     re-solved only when a parameter that moves choices changes: the last solution is cached, so
     finite differences in wage-only parameters (and the type share) cost one kernel call each.
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
-                 n_nu: int = 3):
+                 n_nu: int = 3, home_remembered: bool = True):
         from mig_lib.kw import model as kw_model
 
         self.geography, self.panel, self.params = geography, panel, params
@@ -224,7 +234,7 @@ class KWLikelihood:
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
         if outside.any():
             raise ParameterError(f"panel ages must lie in [{self.ages[0]}, {self.ages[-1]}]")
-        self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel)
+        self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel, home_remembered)
         self.age_index = panel.age - self.ages[0]
         self.choice_rows = np.flatnonzero(panel.choice >= 0)
         self.wage_observed = np.isfinite(panel.wage)

@@ -95,9 +95,10 @@ def code_panel(geo, rows):
     return panel_arrays(frame, geo.codes, AGES)
 
 
-def brute_force_loglik(geo, params, rows_by_person, n_nu=3):
+def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True):
     """Eq 11-12 literally: enumerate (type, eta, sigma, nu at every arrival), track the state x
-    forward with eq 8, multiply choice probabilities and wage densities in levels."""
+    forward with eq 8, multiply choice probabilities and wage densities in levels. A person first
+    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``."""
     model = build_model(geo, params=params, n_nu=n_nu)
     solution = solve(model)
     nu, eta, sig = model.nu_points, eta_points(params), sigma_eps_points(params)
@@ -107,13 +108,16 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3):
     for rows in rows_by_person:
         locs = [index[r[3]] for r in rows]
         home = index[rows[0][5]]
-        arrivals = 1 + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
+        away = home_remembered and locs[0] != home
+        arrivals = 1 + away + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
         mixture = 0.0
         for tau, share in ((0, params["type1_share"]), (1, 1 - params["type1_share"])):
             total, count = 0.0, 0
             for combo in itertools.product(range(n_nu), repeat=arrivals):
                 for e, s in itertools.product(range(len(eta)), range(len(sig))):
                     l0, l1, m0, m1, used, product = locs[0], locs[0], combo[0], combo[0], 1, 1.0
+                    if away:
+                        l1, m1, used = home, combo[1], 2
                     for t, row in enumerate(rows):
                         age = row[2]
                         if t > 0:
@@ -151,6 +155,30 @@ def test_model_likelihood_matches_brute_force(tiny_geography):
     ours = likelihood.loglik_per_person(params.values)
     by_person = [[r for r in rows if r[0] == p] for p in paths]
     np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person), rtol=1e-10)
+
+
+def test_panel_starting_away_from_home_remembers_home(tiny_geography):
+    """KW's initial condition: first seen in SH with home BJ, the state is (SH, BJ, ν_SH, ν_BJ)."""
+    geo = tiny_geography
+    params = default_parameters().with_values(type1_share=0.4, gamma0_type1=2.0, gamma_previous=1.5)
+    paths = {0: [("SH", 8.1), ("BJ", 4.0), ("BJ", 3.6)],            # goes home: a return to the remembered BJ
+             1: [("GD", 6.0), ("SH", 8.5), ("BJ", 3.9), ("GD", 5.8)],  # home BJ forgotten after the move to SH
+             2: [("SH", 7.2), ("SH", 7.9)]}
+    homes = {0: "BJ", 1: "BJ", 2: "GD"}
+    rows = [(p, 2010 + t, 31 + t, loc, w, homes[p]) for p, path in paths.items() for t, (loc, w) in enumerate(path)]
+    panel = code_panel(geo, rows)
+    by_person = [[r for r in rows if r[0] == p] for p in paths]
+    remembered = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60)).loglik_per_person(params.values)
+    np.testing.assert_allclose(remembered, brute_force_loglik(geo, params, by_person), rtol=1e-10)
+    forgotten = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60),
+                             home_remembered=False).loglik_per_person(params.values)
+    np.testing.assert_allclose(forgotten, brute_force_loglik(geo, params, by_person, home_remembered=False),
+                               rtol=1e-10)
+    # the two initial conditions differ, and only for people who start away from home
+    assert np.all(np.abs(remembered - forgotten) > 1e-6)
+    # with home remembered, the first row's remembered province is home
+    previous, _, _, n_draws = location_draws(panel)
+    assert previous[0] == geo.index("BJ") and n_draws[0] == 2
 
 
 def test_one_year_histories_sum_to_one(tiny_geography):
