@@ -8,7 +8,8 @@ one row per person and year:
 column        type       meaning
 ============  =========  ==============================================================
 ``person``    int / str  person identifier (any hashable label)
-``year``      int        survey year; a person's years must be consecutive (no gaps)
+``year``      int        survey year; a person's years are ``observed_every`` apart (1: annual,
+                         no gaps; 2: every other year, as CFPS)
 ``age``       int        age in that year; must rise by exactly one per year
 ``province``  int / str  province of residence in that year (a code from ``provinces``)
 ``wage``      float      annual income in the model's units (10,000 yuan); NaN = not observed
@@ -16,8 +17,10 @@ column        type       meaning
                          is absent the first observed province is used
 ============  =========  ==============================================================
 
-The choice made in year t is the province of year t+1, so a person observed for T years
-contributes T wage observations and T-1 location choices.
+The choice made in year t is the province of year t+1, so a person observed every year for T
+years contributes T wage observations and T-1 location choices. In a panel observed every other
+year the location and wage of the years between waves are not observed: the likelihood sums over
+them.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class PanelArrays:
     location: np.ndarray
     choice: np.ndarray
     wage: np.ndarray
+    gap: np.ndarray | None = None   # years from each row to the person's next row (0 on the last row)
+
+    @property
+    def observed_every_year(self) -> bool:
+        return self.gap is None or bool(np.all(self.gap <= 1))
 
     @property
     def n_people(self) -> int:
@@ -77,13 +85,18 @@ def _row(panel: pd.DataFrame, position: int) -> dict:
             else panel[column].iloc[position] for column in panel.columns}
 
 
-def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
+def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
+                   observed_every: int = 1) -> pd.DataFrame:
     """Check a panel against the schema and return a clean copy sorted by person and year.
 
     Raises ParameterError naming the first problem found (missing column, missing value,
     unknown province, duplicate or non-consecutive years, age inconsistent with year, age
     outside ``age_range``, home that changes within a person, non-finite or negative wage).
+    Consecutive rows of a person must be ``observed_every`` years apart.
     """
+    if not isinstance(observed_every, (int, np.integer)) or not 1 <= observed_every <= 5:
+        raise ParameterError(f"argument 'observed_every' = {observed_every!r} is not allowed: expected an integer "
+                             "in [1, 5] (years between two observations of a person)")
     if not isinstance(frame, pd.DataFrame):
         _fail(f"expected a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -130,12 +143,13 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     if duplicate.any():
         row = _row(panel, int(np.flatnonzero(duplicate)[0]))
         _fail(f"person {row['person']!r} has two rows for year {row['year']}")
-    gap = same_person & (year_step != 1)
+    gap = same_person & (year_step != observed_every)
     if gap.any():
         row = _row(panel, int(np.flatnonzero(gap)[0]))
         _fail(f"person {row['person']!r} has a gap after year {row['year']}: years must be "
-              "consecutive (split the person into separate spells or drop the later years)")
-    bad_age = same_person & (age_step != 1)
+              f"{observed_every} apart (observed_every = {observed_every}; split the person into separate "
+              "spells or drop the later years)")
+    bad_age = same_person & (age_step != year_step)
     if bad_age.any():
         row = _row(panel, int(np.flatnonzero(bad_age)[0]))
         _fail(f"person {row['person']!r}: age must rise by one per year (after year {row['year']})")
@@ -147,8 +161,10 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     return panel
 
 
-def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
-    """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it."""
+def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int],
+               observed_every: int = 1) -> pd.DataFrame:
+    """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it
+    (``observed_every = 2`` for a survey every other year, such as CFPS)."""
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"panel file {str(path)!r} does not exist")
@@ -159,12 +175,13 @@ def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]
         frame = pd.read_stata(path)
     else:
         raise ParameterError(f"panel file {str(path)!r}: expected a .csv or .dta file, got {suffix!r}")
-    return validate_panel(frame, provinces, age_range)
+    return validate_panel(frame, provinces, age_range, observed_every)
 
 
-def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> PanelArrays:
+def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
+                 observed_every: int = 1) -> PanelArrays:
     """Validate a panel and turn it into the flat arrays the likelihood uses."""
-    panel = validate_panel(frame, provinces, age_range)
+    panel = validate_panel(frame, provinces, age_range, observed_every)
     index_of = {code: k for k, code in enumerate(provinces)}
     location = panel["province"].map(index_of).to_numpy(dtype=np.int64)
     person = panel["person"].to_numpy()
@@ -187,12 +204,14 @@ def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int,
         location=location,
         choice=choice,
         wage=panel["wage"].to_numpy(dtype=float),
+        gap=np.where(last_row, 0, np.r_[np.diff(panel["year"].to_numpy()), 0]).astype(np.int64),
     )
 
 
 def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int,
-                          first_year: int = 2010) -> pd.DataFrame:
-    """The first ``n_years`` of each simulated life as a panel in the schema above.
+                          first_year: int = 2010, observed_every: int = 1) -> pd.DataFrame:
+    """The first ``n_years`` of each simulated life as a panel in the schema above, observed
+    every ``observed_every`` years (the first year always).
 
     ``simulated`` is the frame of :func:`mig_lib.kw.simulate.simulate_panel` (one row per person
     and age, provinces as indices into ``codes``). Years are synthetic: ``first_year`` is the
@@ -202,7 +221,9 @@ def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int
     if not isinstance(n_years, (int, np.integer)) or n_years < 1:
         raise ParameterError(f"argument 'n_years' = {n_years!r} is not allowed: expected an integer >= 1")
     first_age = int(simulated["age"].min())
-    kept = simulated[simulated["age"] < first_age + n_years]
+    if not isinstance(observed_every, (int, np.integer)) or not 1 <= observed_every <= 5:
+        raise ParameterError(f"argument 'observed_every' = {observed_every!r} is not allowed: expected an integer in [1, 5]")
+    kept = simulated[(simulated["age"] < first_age + n_years) & ((simulated["age"] - first_age) % observed_every == 0)]
     codes = np.asarray(codes, dtype=object)
     return pd.DataFrame({
         "person": kept["person"].to_numpy(),

@@ -180,6 +180,129 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
     return np.array(total)
 
 
+# ----------------------------------------------------------------------------------------------
+# Panels with years between observations: a forward recursion over the unobserved state
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def person_log_likelihoods_forward(person_start, home, age_index, location, gap, choice_prob,
+                                   wage_log_density, log_type_weights, home_remembered):
+    """log Σ_τ π_τ L_i(θ_τ) per person for panels whose rows may be several years apart.
+
+    In a year between two observations neither the province nor the match is seen, so the
+    likelihood sums over every path of states x = (ℓ0, ℓ1, m0, m1) that joins the observations.
+    This is the forward recursion of a hidden Markov chain: f_t(x) = P(observations up to t, x_t =
+    x), carried one year at a time with the transition of eq 8 and the choice probabilities
+    ``choice_prob[τ, h, a, ℓ0, ℓ1, m0, m1, j]``; at an observed year f is set to zero outside the
+    observed province and multiplied by the wage density of the match m0. The wage-error
+    combination e = (η, σ_ε) is fixed for a person, so f carries one column per e. Levels are
+    rescaled after every observation and the log scale accumulated, so long panels do not underflow.
+    """
+    n_people = len(person_start) - 1
+    n_types = choice_prob.shape[0]
+    E = wage_log_density.shape[2]
+    total = np.empty(n_people)
+    by_type = np.empty((n_people, n_types))
+    for i in prange(n_people):
+        mixture = np.empty(n_types)
+        for tau in range(n_types):
+            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], tau, age_index, location, gap,
+                                    choice_prob, wage_log_density, home_remembered)
+            by_type[i, tau] = _logsumexp(per_e) - np.log(E)
+            mixture[tau] = log_type_weights[tau] + by_type[i, tau]
+        total[i] = _logsumexp(mixture)
+    return total, by_type
+
+
+@njit(cache=True)
+def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
+    """log P(observations | type tau, e) of one person for every wage-error combination e."""
+    L = choice_prob.shape[3]
+    M = choice_prob.shape[5]
+    E = wage_log_density.shape[2]
+    f = np.zeros((L, L, M, M, E))
+    log_scale = np.zeros(E)
+    l0 = location[start]
+    l1 = l0
+    if home_remembered and h != l0:
+        l1 = h
+    for e in range(E):
+        top = -np.inf
+        for m0 in range(M):
+            if wage_log_density[start, m0, e] > top:
+                top = wage_log_density[start, m0, e]
+        log_scale[e] = top
+        for m0 in range(M):
+            for m1 in range(M):
+                if l1 == l0 and m1 != m0:
+                    continue
+                weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
+                f[l0, l1, m0, m1, e] = weight * np.exp(wage_log_density[start, m0, e] - top)
+    for r in range(start, end - 1):
+        for k in range(gap[r]):
+            a = age_index[r] + k
+            g = np.zeros((L, L, M, M, E))
+            for x0 in range(L):
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            mass = 0.0
+                            for e in range(E):
+                                mass += f[x0, x1, n0, n1, e]
+                            if mass == 0.0:
+                                continue
+                            for j in range(L):
+                                p = choice_prob[tau, h, a, x0, x1, n0, n1, j]
+                                if j == x0:
+                                    for e in range(E):
+                                        g[x0, x1, n0, n1, e] += p * f[x0, x1, n0, n1, e]
+                                elif j == x1:
+                                    for e in range(E):
+                                        g[x1, x0, n1, n0, e] += p * f[x0, x1, n0, n1, e]
+                                else:
+                                    for s in range(M):
+                                        for e in range(E):
+                                            g[j, x0, s, n0, e] += p / M * f[x0, x1, n0, n1, e]
+            f = g
+        # the next observation: its province, and its wage given the match there
+        seen = location[r + 1]
+        for x0 in range(L):
+            if x0 != seen:
+                f[x0] = 0.0
+        for e in range(E):
+            top = -np.inf
+            for n0 in range(M):
+                if wage_log_density[r + 1, n0, e] > top:
+                    top = wage_log_density[r + 1, n0, e]
+            for x1 in range(L):
+                for n0 in range(M):
+                    factor = np.exp(wage_log_density[r + 1, n0, e] - top)
+                    for n1 in range(M):
+                        f[seen, x1, n0, n1, e] *= factor
+            mass = 0.0
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[seen, x1, n0, n1, e]
+            if mass > 0.0:
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            f[seen, x1, n0, n1, e] /= mass
+                log_scale[e] += top + np.log(mass)
+            else:
+                log_scale[e] = -np.inf
+    per_e = np.empty(E)
+    for e in range(E):
+        mass = 0.0
+        for x0 in range(L):
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[x0, x1, n0, n1, e]
+        per_e[e] = log_scale[e] + np.log(mass) if mass > 0.0 else -np.inf
+    return per_e
+
+
 @njit(cache=True, parallel=True)
 def wage_log_density(residual, nu, eta, sigma):
     """log φ((residual − ν − η)/σ) − log σ for every row, ν, and (η, σ) pair (e = η index · n_σ + σ index).
@@ -208,7 +331,7 @@ def wage_log_density(residual, nu, eta, sigma):
 @dataclass
 class _CachedSolution:
     key: tuple
-    choice_log_prob: np.ndarray
+    choice_log_prob: np.ndarray   # per row (R, T, M, M) log λ; for the forward recursion every choice probability
     model: object
 
 
@@ -222,7 +345,7 @@ class KWLikelihood:
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
-                 n_nu: int = 3, home_remembered: bool = True):
+                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None):
         from mig_lib.kw import model as kw_model
 
         self.geography, self.panel, self.params = geography, panel, params
@@ -234,7 +357,18 @@ class KWLikelihood:
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
         if outside.any():
             raise ParameterError(f"panel ages must lie in [{self.ages[0]}, {self.ages[-1]}]")
-        self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel, home_remembered)
+        self.home_remembered = bool(home_remembered)
+        self.forward = (not panel.observed_every_year) if forward is None else bool(forward)
+        if not self.forward and not panel.observed_every_year:
+            raise ParameterError("argument 'forward' = False is not allowed for a panel with years between "
+                                 "observations: only the forward recursion sums over the unobserved years")
+        if self.forward:
+            # years between observations: the forward recursion sums over the unobserved states
+            self.previous = panel.location.copy()
+            self.draw_here = self.draw_previous = np.zeros(panel.n_rows, dtype=np.int64)
+            self.n_draws = np.ones(panel.n_people, dtype=np.int64)
+        else:
+            self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel, home_remembered)
         self.age_index = panel.age - self.ages[0]
         self.choice_rows = np.flatnonzero(panel.choice >= 0)
         self.wage_observed = np.isfinite(panel.wage)
@@ -269,6 +403,12 @@ class KWLikelihood:
         model = self.build_model(values)
         solution = solve(model)
         self.n_solves += 1
+        if self.forward:
+            out = solution.all_choice_probabilities()
+            self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+            return self._cache[key]
         n_types, m = model.n_types, model.n_match
         out = np.zeros((self.panel.n_rows, n_types, m, m))
         # one vectorised call over the reachable (row, m0, m1) triples and both types
@@ -306,6 +446,11 @@ class KWLikelihood:
         wage = self.wage_log_density(values)
         share = values["type1_share"]
         weights = np.log(np.array([share, 1.0 - share]))
+        if self.forward:
+            total, per_type = person_log_likelihoods_forward(
+                self.panel.person_start, self.panel.home, self.age_index, self.panel.location, self.panel.gap,
+                cached.choice_log_prob, wage, weights, self.home_remembered)
+            return (total, per_type) if by_type else total
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
             cached.choice_log_prob, wage, weights, self.n_nu)
