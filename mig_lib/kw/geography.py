@@ -10,11 +10,17 @@ Everything is read from ``data/china/`` where every number carries its source:
   symmetric by construction.
 
 Great-circle distances are computed here (haversine on a sphere of mean Earth radius).
+
+Amenities and housing (the draft's section 3.4) are not shipped: no yearbook table of amenity
+indicators, rents or house prices can be checked against a source in the repository. A user
+plugs a table in with :func:`load_amenities` (schema below); without one the amenity covariates
+are absent and rent and house prices are zero everywhere, which the chapter says where it shows
+the utility equation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +60,10 @@ class Geography:
     dialect_group: tuple
     mean_income: np.ndarray
     amenity: np.ndarray
+    amenity_names: tuple = ()                 # names of the amenity covariates Y_k (columns of amenity_covariates)
+    amenity_covariates: np.ndarray | None = None  # (L, K) amenity indicators Y_{k, j}; None: no covariates
+    rent: np.ndarray | None = None            # (L,) rent index r_j; None: zero everywhere
+    house_price: np.ndarray | None = None     # (L,) house-price index h_j; None: zero everywhere
 
     @property
     def n(self) -> int:
@@ -79,6 +89,59 @@ class Geography:
             "mean_income_10k_yuan": self.mean_income, "dialect_group": self.dialect_group,
             "neighbours": self.adjacent.sum(axis=1),
         })
+
+
+#: Columns of an amenity and housing table (one row per province): ``code`` (province code),
+#: ``rent`` and ``house_price`` (indices in the user's units, e.g. yuan per m² per month and
+#: 10,000 yuan per m²), ``source`` (where the row's numbers come from; required, non-empty) and any
+#: number of amenity indicators named ``amenity_<name>`` (e.g. ``amenity_green_space``).
+AMENITY_REQUIRED_COLUMNS = ("code", "rent", "house_price", "source")
+AMENITY_PREFIX = "amenity_"
+
+
+def load_amenities(geography: Geography, table: pd.DataFrame | str | Path) -> Geography:
+    """The geography with amenity covariates, rents and house prices from a table (or CSV path).
+
+    Checks the schema once and names the first problem: required columns, a row for every
+    province of the geography (extra provinces are ignored), no duplicate codes, finite numbers,
+    a non-empty source for every row, amenity columns that vary across the geography's provinces
+    (a constant shifts every province equally and is not identified).
+    """
+    if isinstance(table, (str, Path)):
+        path = Path(table)
+        if not path.exists():
+            raise ParameterError(f"amenity table {str(path)!r} does not exist")
+        table = pd.read_csv(path)
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"argument 'table' is not allowed: expected a DataFrame or a CSV path, got {type(table).__name__}")
+    missing = [c for c in AMENITY_REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ParameterError(f"amenity table: missing column(s) {missing}; required are {list(AMENITY_REQUIRED_COLUMNS)} "
+                             f"plus any '{AMENITY_PREFIX}<name>' columns")
+    duplicated = table["code"][table["code"].duplicated()].tolist()
+    if duplicated:
+        raise ParameterError(f"amenity table: province code(s) {duplicated} appear more than once")
+    absent = [c for c in geography.codes if c not in set(table["code"])]
+    if absent:
+        raise ParameterError(f"amenity table: no row for province(s) {absent} of the geography")
+    rows = table.set_index("code").loc[list(geography.codes)]
+    sources = rows["source"]
+    if sources.isna().any() or (sources.astype(str).str.strip() == "").any():
+        raise ParameterError("amenity table: every row needs a non-empty 'source'")
+    names = tuple(c[len(AMENITY_PREFIX):] for c in table.columns if c.startswith(AMENITY_PREFIX))
+    numeric = {}
+    for column in ["rent", "house_price"] + [AMENITY_PREFIX + n for n in names]:
+        values = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            bad = list(geography.codes)[int(np.flatnonzero(~np.isfinite(values))[0])]
+            raise ParameterError(f"amenity table: column {column!r} has a missing or non-numeric value for {bad}")
+        numeric[column] = values
+    for n in names:
+        if np.ptp(numeric[AMENITY_PREFIX + n]) == 0:
+            raise ParameterError(f"amenity table: column '{AMENITY_PREFIX}{n}' is the same in every province")
+    covariates = np.column_stack([numeric[AMENITY_PREFIX + n] for n in names]) if names else None
+    return replace(geography, amenity_names=names, amenity_covariates=covariates,
+                   rent=numeric["rent"], house_price=numeric["house_price"])
 
 
 def great_circle_km(lon1, lat1, lon2, lat2) -> np.ndarray:

@@ -485,5 +485,12 @@ def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], 
         excluded["gamma_adjacent"] = "no two provinces of this geography share a border"
     if geography.n < 3:
         excluded["gamma_previous"] = "with two provinces every move returns to the previous one"
+    for name, values in (("alpha_rent", geography.rent), ("alpha_house_price", geography.house_price)):
+        if values is None or np.ptp(values) == 0:
+            excluded[name] = ("no housing table loaded (mig_lib.kw.geography.load_amenities): the index is the same "
+                              "in every province")
+    for name in params.names:
+        if name.startswith("amenity_") and name[len("amenity_"):] not in geography.codes:
+            excluded[name] = "a province effect of a province outside this geography"
     names = [n for n in params.names if n not in excluded]
     return names, {n: why for n, why in excluded.items() if n in params}

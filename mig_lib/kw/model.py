@@ -7,7 +7,8 @@ province j to live in next year.  Timing follows Kennan and Walker (2011): the p
 earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
 
     u_h(x, j) = alpha0 * (mu_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
-                + dialect premium * 1{l0 != h, same dialect group as h} + amenity_{l0}
+                + dialect premium * 1{l0 != h, same dialect group as h}
+                + a_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_h h_{l0}   (amenity_utility)
                 - Delta_tau(x, j)
     Delta_tau(x, j) = [gamma0_tau + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
                        + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}] * 1{j != l0}
@@ -47,13 +48,22 @@ KM_PER_DISTANCE_UNIT = 1000.0
 KM_PER_MILE = 1.609344
 
 
-def default_parameters() -> ParameterTable:
+def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
     """The model's parameter table (name, value, lower, upper, paper symbol, meaning).
 
     Values marked KW are Kennan and Walker (2011, Table II col. 1) estimates for U.S. interstate moves
     (distance converted from per 1,000 miles to per 1,000 km); all other values are ILLUSTRATIVE
     choices for the Chinese setting, to be replaced by the estimates of the chapter's second part.
+
+    ``amenity_names`` adds a coefficient ``alpha_amenity_<name>`` per amenity covariate of a loaded
+    amenity table; ``province_effects`` (province codes) adds an amenity fixed effect
+    ``amenity_<code>`` for each, the first code being the normalisation (a_j = 0, not in the table).
     """
+    extra = [(f"alpha_amenity_{name}", 0.0, -10.0, 10.0, rf"\alpha_{{Y,\mathrm{{{name}}}}}",
+              f"utility per unit of the amenity indicator {name} (illustrative: 0)") for name in amenity_names]
+    extra += [(f"amenity_{code}", 0.0, -10.0, 10.0, rf"a_{{\mathrm{{{code}}}}}",
+               f"amenity fixed effect of {code}, relative to {province_effects[0]} (illustrative: 0)")
+              for code in list(province_effects)[1:]]
     return ParameterTable([
         ("beta", 0.95, 0.0, 0.999, r"\beta", "discount factor (KW: 0.95)"),
         ("alpha_income", 0.15, 0.0, 5.0, r"\alpha_0",
@@ -61,6 +71,10 @@ def default_parameters() -> ParameterTable:
         ("home_premium", 0.60, -5.0, 10.0, r"\alpha^H", "utility of living in the home (hukou) province (illustrative)"),
         ("dialect_premium", 0.10, -5.0, 5.0, r"\alpha^D",
          "utility of living away from home inside the home dialect group (illustrative)"),
+        ("alpha_rent", 0.0, -10.0, 10.0, r"\alpha_r",
+         "utility per unit of the rent index r_j, Delta_r(r) = alpha_r r (illustrative: 0; no rent data shipped)"),
+        ("alpha_house_price", 0.0, -10.0, 10.0, r"\alpha_h",
+         "utility per unit of the house-price index h_j, Delta_h(h) = alpha_h h (illustrative: 0; no data shipped)"),
         ("gamma0_type1", 4.790, -10.0, 30.0, r"\gamma_{0,1}", "moving-cost intercept, type 1 (KW: 4.790)"),
         ("gamma0_type2", 6.50, -10.0, 30.0, r"\gamma_{0,2}", "moving-cost intercept, type 2 (illustrative)"),
         ("gamma_distance", 0.265 / KM_PER_MILE, -5.0, 10.0, r"\gamma_1",
@@ -81,7 +95,29 @@ def default_parameters() -> ParameterTable:
         ("eta_sd", 0.50, 0.0, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
         ("sigma_eps_low", 0.20, 0.0, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
         ("sigma_eps_high", 0.80, 0.0, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
-    ])
+    ] + extra)
+
+
+def amenity_utility(geography: Geography, params: ParameterTable) -> np.ndarray:
+    """(L,) the draft's section 3.4 terms of flow utility in each province:
+
+    a_j + Σ_k α_k Y_{k,j} + α_r r_j + α_h h_j, with a_j the geography's fixed amenity values plus
+    the table's province effects ``amenity_<code>`` (absent codes: 0).
+    """
+    missing = [f"alpha_amenity_{n}" for n in geography.amenity_names if f"alpha_amenity_{n}" not in params]
+    if missing:
+        raise ParameterError(f"the geography has amenity covariates without coefficients {missing} in the parameter "
+                             "table: build it with default_parameters(amenity_names=geography.amenity_names)")
+    total = np.asarray(geography.amenity, dtype=float).copy()
+    total += np.array([params[f"amenity_{c}"] if f"amenity_{c}" in params else 0.0 for c in geography.codes])
+    if geography.amenity_covariates is not None:
+        coefficients = np.array([params[f"alpha_amenity_{n}"] for n in geography.amenity_names])
+        total += geography.amenity_covariates @ coefficients
+    if geography.rent is not None:
+        total += params["alpha_rent"] * geography.rent
+    if geography.house_price is not None:
+        total += params["alpha_house_price"] * geography.house_price
+    return total
 
 
 def support_points(sd: float, n: int) -> np.ndarray:
@@ -193,7 +229,7 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
     home = np.eye(L, dtype=bool)  # [h, l]: l is the home province h
     same_dialect_away = geography.same_dialect() & ~home
     location_utility = (p["alpha_income"] * geography.mean_income[None, :] + p["home_premium"] * home
-                        + p["dialect_premium"] * same_dialect_away + geography.amenity[None, :])
+                        + p["dialect_premium"] * same_dialect_away + amenity_utility(geography, p)[None, :])
 
     # cost[tau, h, l0, j]; types differ only in the intercept, homes only in the hukou friction
     common = (p["gamma_distance"] * geography.distance_km / KM_PER_DISTANCE_UNIT

@@ -20,7 +20,7 @@ import pytest
 from scipy.stats import chi2
 
 from mig_lib.kw.data import panel_arrays
-from mig_lib.kw.geography import load_china
+from mig_lib.kw.geography import load_amenities, load_china
 from mig_lib.kw.likelihood import KWLikelihood
 from mig_lib.kw.model import build_model, default_parameters
 from mig_lib.kw.simulate import simulate_panel
@@ -43,8 +43,13 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
     def flow(h, l, m):
         s_nu, s_xi = matches[m]
         away_same_dialect = l != h and geo.dialect_group[l] == geo.dialect_group[h]
+        amenities = geo.amenity[l] + (p[f"amenity_{geo.codes[l]}"] if f"amenity_{geo.codes[l]}" in p else 0.0)
+        for k, name in enumerate(geo.amenity_names):
+            amenities += p[f"alpha_amenity_{name}"] * geo.amenity_covariates[l][k]
+        if geo.rent is not None:
+            amenities += p["alpha_rent"] * geo.rent[l] + p["alpha_house_price"] * geo.house_price[l]
         return (p["alpha_income"] * (geo.mean_income[l] + nu[s_nu]) + xi[s_xi] + p["home_premium"] * (l == h)
-                + p["dialect_premium"] * away_same_dialect + geo.amenity[l])
+                + p["dialect_premium"] * away_same_dialect + amenities)
 
     def cost(tau, h, age, l0, l1, j):
         if j == l0:
@@ -195,3 +200,28 @@ def test_simulated_path_frequencies_match_exact_path_probabilities():
     print(f"chi-square {statistic:.1f} on {len(cells_expected) - 1} d.f.")
     assert common.sum() >= 15
     assert chi2.sf(statistic, len(cells_expected) - 1) > 1e-3
+
+
+def test_amenities_and_housing_enter_flow_utility_as_written(tmp_path):
+    """Draft section 3.4: a_j + Σ_k α_k Y_kj + α_r r_j + α_h h_j, from a loaded (made-up, test-only) table."""
+    table = pd.DataFrame({"code": ["BJ", "TJ", "HE", "SH", "GD"], "rent": [9.0, 4.0, 2.5, 8.0, 5.0],
+                          "house_price": [6.0, 3.0, 1.2, 5.8, 3.1], "amenity_green_space": [0.4, 0.1, 0.3, 0.2, 0.6],
+                          "amenity_hospital_beds": [1.0, 0.5, 0.2, 0.9, 0.4], "source": "test values, not data"})
+    path = tmp_path / "amenities.csv"
+    table.to_csv(path, index=False)
+    geo = load_amenities(load_china(["BJ", "TJ", "HE", "SH"]), path)
+    assert geo.amenity_names == ("green_space", "hospital_beds")
+    params = default_parameters(amenity_names=geo.amenity_names, province_effects=geo.codes).with_values(
+        alpha_amenity_green_space=1.5, alpha_amenity_hospital_beds=-0.7, alpha_rent=0.12, alpha_house_price=-0.3,
+        amenity_TJ=0.4, amenity_SH=-0.25)
+    ages = list(range(56, 60))
+    solution = solve(build_model(geo, params, ages=ages, n_nu=2))
+    reference = equation_reference(geo, params, ages, 2, 1)
+    states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(geo.n) for a in range(len(ages))
+              for l0 in range(geo.n) for l1 in range(geo.n) for m0 in range(2) for m1 in range(2)]
+    ours = solution.choice_probabilities(*np.array(states).T)
+    theirs = np.array([reference(t, h, ages[a], l0, l1, m0, m1) for t, h, a, l0, l1, m0, m1 in states])
+    assert np.max(np.abs(ours - theirs)) < 1e-12
+    # and the terms matter: without them the probabilities differ
+    plain = solve(build_model(load_china(["BJ", "TJ", "HE", "SH"]), default_parameters(), ages=ages, n_nu=2))
+    assert np.max(np.abs(plain.choice_probabilities(*np.array(states).T) - ours)) > 1e-3
