@@ -64,6 +64,7 @@ class Geography:
     amenity_covariates: np.ndarray | None = None  # (L, K) amenity indicators Y_{k, j}; None: no covariates
     rent: np.ndarray | None = None            # (L,) rent index r_j; None: zero everywhere
     house_price: np.ndarray | None = None     # (L,) house-price index h_j; None: zero everywhere
+    culture: np.ndarray | None = None         # (L, L) cultural proximity index C(h, j); None: zero (no term)
 
     @property
     def n(self) -> int:
@@ -144,6 +145,85 @@ def load_amenities(geography: Geography, table: pd.DataFrame | str | Path) -> Ge
                    rent=numeric["rent"], house_price=numeric["house_price"])
 
 
+def dialect_path(label: str) -> tuple:
+    """A dialect-group label as a path from the root of a three-level tree (family, group, subgroup).
+
+    Mandarin subgroups ("Jilu Mandarin") sit under Sinitic > Mandarin; the other Chinese groups
+    (Wu, Yue, Min, ...) are their own group and subgroup; Tibetan is a separate family.
+    """
+    if label == "Tibetan":
+        return ("Tibetic", "Tibetan", "Tibetan")
+    if label.endswith("Mandarin"):
+        return ("Sinitic", "Mandarin", label)
+    return ("Sinitic", label, label)
+
+
+def tree_similarity(labels) -> np.ndarray:
+    """(L, L) the draft's eq 13, Similarity = 1 / (1 + d), d = steps from a leaf up to the lowest
+    common ancestor of the two labels in the dialect tree (0 for the same subgroup)."""
+    paths = [dialect_path(label) for label in labels]
+    n = len(paths)
+    similarity = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            common = 0
+            while common < 3 and paths[i][common] == paths[j][common]:
+                common += 1
+            similarity[i, j] = 1.0 / (1.0 + (3 - common))
+    return similarity
+
+
+def entropy_weights(indicators) -> np.ndarray:
+    """The entropy-weight method the draft names: indicators (each an (L, L) matrix in [0, 1]) that
+    vary more across province pairs get more weight, w_k ∝ 1 - e_k with e_k the normalised entropy
+    of indicator k's off-diagonal values."""
+    weights = []
+    for matrix in indicators:
+        values = np.asarray(matrix, dtype=float)[~np.eye(len(matrix), dtype=bool)]
+        share = values / values.sum() if values.sum() > 0 else np.full(values.size, 1.0 / values.size)
+        entropy = -np.sum(share[share > 0] * np.log(share[share > 0])) / np.log(values.size)
+        weights.append(1.0 - entropy)
+    weights = np.array(weights)
+    if weights.sum() <= 0:
+        return np.full(len(weights), 1.0 / len(weights))
+    return weights / weights.sum()
+
+
+def cultural_proximity(geography: Geography, decay_km: float = 1000.0, extra=None,
+                       weights=None) -> tuple[np.ndarray, dict]:
+    """The cultural proximity index C (L, L) in [0, 1] of the draft's section 3.5 and data section.
+
+    Components: geographic closeness exp(-D / decay_km) (the draft's exp(-λ D), λ = 1/decay_km),
+    dialect similarity from the dialect tree (eq 13), and any further (L, L) similarity matrices a
+    user supplies in ``extra`` (a dict name -> matrix in [0, 1], e.g. cuisine). They are combined
+    with the entropy weights the draft names, or with ``weights`` (dict name -> weight) if given.
+    Returns (C, {component name: (weight, matrix)}).
+    """
+    if not (isinstance(decay_km, (int, float)) and decay_km > 0):
+        raise ParameterError(f"argument 'decay_km' = {decay_km!r} is not allowed: expected a positive number of km")
+    components = {"distance decay": np.exp(-geography.distance_km / decay_km),
+                  "dialect similarity": tree_similarity(geography.dialect_group)}
+    for name, matrix in (extra or {}).items():
+        matrix = np.asarray(matrix, dtype=float)
+        if matrix.shape != (geography.n, geography.n) or not np.all(np.isfinite(matrix)) \
+                or matrix.min() < 0 or matrix.max() > 1 or not np.allclose(matrix, matrix.T):
+            raise ParameterError(f"extra similarity {name!r} is not allowed: expected a symmetric "
+                                 f"({geography.n}, {geography.n}) matrix with values in [0, 1]")
+        components[name] = matrix
+    names = list(components)
+    if weights is None:
+        w = entropy_weights([components[n] for n in names])
+    else:
+        unknown = [n for n in weights if n not in components]
+        if unknown or any(not weights.get(n, 0) >= 0 for n in names) or sum(weights.get(n, 0) for n in names) <= 0:
+            raise ParameterError(f"argument 'weights' = {weights!r} is not allowed: expected non-negative weights "
+                                 f"for components among {names}, not all zero")
+        w = np.array([float(weights.get(n, 0.0)) for n in names])
+        w = w / w.sum()
+    index = sum(wk * components[n] for wk, n in zip(w, names))
+    return index, {n: (float(wk), components[n]) for wk, n in zip(w, names)}
+
+
 def great_circle_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Haversine great-circle distance in km between points given in degrees (broadcasts)."""
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype=float)) for v in (lon1, lat1, lon2, lat2))
@@ -180,12 +260,24 @@ def adjacency_matrix(codes, pairs) -> np.ndarray:
     return adjacent
 
 
-def load_china(provinces="all", data_dir: Path = DATA_DIR) -> Geography:
+def load_china(provinces="all", data_dir: Path = DATA_DIR, culture: bool = True) -> Geography:
     """Load the 31-province geography, or the sub-geography of a list of province codes.
 
     ``provinces`` is ``"all"`` or a list of distinct ISO 3166-2:CN suffixes (e.g. ``["BJ", "SH"]``);
-    the result keeps the canonical order whatever the order of the list.
+    the result keeps the canonical order whatever the order of the list. With ``culture`` the
+    cultural proximity index (:func:`cultural_proximity`, entropy weights of the 31 provinces) is
+    attached, restricted to the chosen provinces.
     """
+    geography = _load_tables(provinces, data_dir)
+    if not culture:
+        return geography
+    full = geography if geography.n == len(PROVINCE_CODES) else _load_tables("all", data_dir)
+    index = cultural_proximity(full)[0]
+    keep = [full.codes.index(c) for c in geography.codes]
+    return replace(geography, culture=index[np.ix_(keep, keep)])
+
+
+def _load_tables(provinces, data_dir: Path) -> Geography:
     if isinstance(provinces, str):
         if provinces != "all":
             raise ParameterError(f"argument 'provinces' = {provinces!r} is not allowed: expected 'all' or a list of province codes")

@@ -489,6 +489,8 @@ def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], 
         if values is None or np.ptp(values) == 0:
             excluded[name] = ("no housing table loaded (mig_lib.kw.geography.load_amenities): the index is the same "
                               "in every province")
+    if geography.culture is None:
+        excluded["gamma_culture"] = "no cultural proximity index attached to the geography (C = 0)"
     for name in params.names:
         if name.startswith("amenity_") and name[len("amenity_"):] not in geography.codes:
             excluded[name] = "a province effect of a province outside this geography"

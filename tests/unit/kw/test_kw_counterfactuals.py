@@ -16,7 +16,7 @@ SMALL = ["BJ", "HE", "SH", "GD"]
 @pytest.fixture(scope="module")
 def results():
     geo = load_china(SMALL)
-    params = default_parameters().with_values(gamma0_type1=3.0, gamma0_type2=4.0)
+    params = default_parameters().with_values(gamma0_type1=3.5, gamma0_type2=4.5)
     scenarios = standard_scenarios(params, subsidy=2.0, income_province="HE", income_rise=2.0)
     return geo, params, run_scenarios(geo, params, scenarios, n_people=400, seed=5, n_years=10)
 

@@ -57,7 +57,7 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
         return (intercept[tau] + p["gamma_distance"] * geo.distance_km[l0][j] / 1000.0
                 - p["gamma_adjacent"] * bool(geo.adjacent[l0][j]) - p["gamma_previous"] * (j == l1)
                 + p["gamma_age"] * (age - 20) - p["gamma_population"] * geo.population[j] / 1e7
-                + p["gamma_hukou"] * (j != h))
+                + p["gamma_hukou"] * (j != h) - p["gamma_culture"] * (0.0 if geo.culture is None else geo.culture[h][j]))
 
     def after_last(h, l, m):
         return flow(h, l, m) / (1 - p["beta"])
