@@ -65,6 +65,7 @@ class Geography:
     rent: np.ndarray | None = None            # (L,) rent index r_j; None: zero everywhere
     house_price: np.ndarray | None = None     # (L,) house-price index h_j; None: zero everywhere
     culture: np.ndarray | None = None         # (L, L) cultural proximity index C(h, j); None: zero (no term)
+    local_welfare: np.ndarray | None = None   # (L,) rho_j, non-wage income from living in j (10,000 yuan); None: 0
 
     @property
     def n(self) -> int:

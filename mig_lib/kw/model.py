@@ -6,7 +6,7 @@ province"), and the location-match draws remembered at l0 and at l1.  Each year 
 province j to live in next year.  Timing follows Kennan and Walker (2011): the period payoff is
 earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
 
-    u_h(x, j) = alpha0 * (mu_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
+    u_h(x, j) = alpha0 * (mu_{l0} + rho_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
                 + dialect premium * 1{l0 != h, same dialect group as h}
                 + a_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_h h_{l0}   (amenity_utility)
                 - Delta_tau(x, j)
@@ -231,7 +231,10 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
 
     home = np.eye(L, dtype=bool)  # [h, l]: l is the home province h
     same_dialect_away = geography.same_dialect() & ~home
-    location_utility = (p["alpha_income"] * geography.mean_income[None, :] + p["home_premium"] * home
+    # rho_j (local welfare: subsidies, tax relief, talent programmes) is income the person receives
+    # for living in j but that is not in the observed wage: it moves choices, not wages
+    welfare = np.zeros(L) if geography.local_welfare is None else np.asarray(geography.local_welfare, dtype=float)
+    location_utility = (p["alpha_income"] * (geography.mean_income + welfare)[None, :] + p["home_premium"] * home
                         + p["dialect_premium"] * same_dialect_away + amenity_utility(geography, p)[None, :])
 
     # cost[tau, h, l0, j]; types differ only in the intercept, homes only in the hukou friction

@@ -9,6 +9,7 @@
 * simulated location paths against their exact probabilities (chi-square).
 """
 
+import dataclasses
 import itertools
 import math
 from functools import lru_cache
@@ -48,7 +49,8 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
             amenities += p[f"alpha_amenity_{name}"] * geo.amenity_covariates[l][k]
         if geo.rent is not None:
             amenities += p["alpha_rent"] * geo.rent[l] + p["alpha_house_price"] * geo.house_price[l]
-        return (p["alpha_income"] * (geo.mean_income[l] + nu[s_nu]) + xi[s_xi] + p["home_premium"] * (l == h)
+        welfare = 0.0 if geo.local_welfare is None else geo.local_welfare[l]
+        return (p["alpha_income"] * (geo.mean_income[l] + welfare + nu[s_nu]) + xi[s_xi] + p["home_premium"] * (l == h)
                 + p["dialect_premium"] * away_same_dialect + amenities)
 
     def cost(tau, h, age, l0, l1, j):
@@ -210,6 +212,7 @@ def test_amenities_and_housing_enter_flow_utility_as_written(tmp_path):
     path = tmp_path / "amenities.csv"
     table.to_csv(path, index=False)
     geo = load_amenities(load_china(["BJ", "TJ", "HE", "SH"]), path)
+    geo = dataclasses.replace(geo, local_welfare=np.array([0.0, 0.3, 0.0, 0.8]))   # rho_j: income, not wage
     assert geo.amenity_names == ("green_space", "hospital_beds")
     params = default_parameters(amenity_names=geo.amenity_names, province_effects=geo.codes).with_values(
         alpha_amenity_green_space=1.5, alpha_amenity_hospital_beds=-0.7, alpha_rent=0.12, alpha_house_price=-0.3,
