@@ -491,6 +491,7 @@ def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], 
                               "in every province")
     if geography.culture is None:
         excluded["gamma_culture"] = "no cultural proximity index attached to the geography (C = 0)"
+        excluded["gamma_culture_type2"] = excluded["gamma_culture"]
     for name in params.names:
         if name.startswith("amenity_") and name[len("amenity_"):] not in geography.codes:
             excluded[name] = "a province effect of a province outside this geography"

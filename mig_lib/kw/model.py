@@ -12,7 +12,7 @@ earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
                 - Delta_tau(x, j)
     Delta_tau(x, j) = [gamma0_tau + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
                        + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}
-                       - gamma_C C(h, j)] * 1{j != l0}
+                       - gamma_{C,tau} C(h, j)] * 1{j != l0}
 
 After the last model age the person stays where they are forever (``terminal="stay"``): the value
 of ending at (l, m) is u(l, m) / (1 - beta), so a move at the last age is worth what it is worth
@@ -88,8 +88,11 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
          "moving-cost reduction per 10 million residents of the destination (illustrative)"),
         ("gamma_hukou", 0.50, -5.0, 10.0, r"\gamma_{H}",
          "hukou friction: extra cost of moving to a province other than home (illustrative)"),
-        ("gamma_culture", 0.50, -5.0, 10.0, r"\gamma_{C}",
-         "adaptation-cost reduction per unit of cultural proximity C(h, j) of home and destination (illustrative)"),
+        ("gamma_culture", 0.50, -5.0, 10.0, r"\gamma_{C,1}",
+         "type 1 (attached to places near home): adaptation-cost reduction per unit of cultural proximity "
+         "C(h, j) of home and destination (illustrative)"),
+        ("gamma_culture_type2", 0.0, -5.0, 10.0, r"\gamma_{C,2}",
+         "type 2 (no attachment): adaptation-cost reduction per unit of C(h, j) (illustrative: 0)"),
         ("nu_sd", 0.60, 0.0, 10.0, r"\sigma_\nu", "s.d. of the location match nu, 10,000 yuan (illustrative)"),
         ("xi_sd", 0.30, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
@@ -243,9 +246,13 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
               - p["gamma_population"] * (geography.population / PERSONS_PER_POPULATION_UNIT)[None, :])
     intercepts = np.array([p["gamma0_type1"], p["gamma0_type2"]])
     hukou = p["gamma_hukou"] * ~home  # [h, j]
-    # adaptation: a destination culturally close to one's home is cheaper to settle in
-    culture = 0.0 if geography.culture is None else p["gamma_culture"] * geography.culture  # [h, j]
-    cost = intercepts[:, None, None, None] + common[None, None, :, :] + (hukou - culture)[None, :, None, :]
+    # adaptation: a destination culturally close to one's home is cheaper to settle in, by type:
+    # the draft's two types, attached to places near home or not
+    culture_by_type = np.array([p["gamma_culture"], p["gamma_culture_type2"]])
+    culture = (np.zeros((1, L, L)) if geography.culture is None
+               else culture_by_type[:, None, None] * geography.culture[None, :, :])  # [tau, h, j]
+    cost = (intercepts[:, None, None, None] + common[None, None, :, :] + hukou[None, :, None, :]
+            - culture[:, :, None, :])
     cost = cost * ~home[None, None, :, :]  # no cost of staying (j == l0)
     return KWModel(geography=geography, params=params, ages=ages, n_nu=int(n_nu), n_xi=int(n_xi),
                    nu_points=nu, xi_points=xi, match_utility=match_utility,

@@ -54,7 +54,7 @@ def test_moving_cost_by_hand(china_model):
     h, l0, j = g.index("SC"), g.index("SC"), g.index("GD")
     by_hand = (p["gamma0_type2"] + p["gamma_distance"] * g.distance_km[l0, j] / 1000
                - p["gamma_adjacent"] * g.adjacent[l0, j] - p["gamma_population"] * g.population[j] / 1e7
-               + p["gamma_hukou"] - p["gamma_culture"] * g.culture[h, j])
+               + p["gamma_hukou"] - p["gamma_culture_type2"] * g.culture[h, j])
     assert cost[1, h, l0, j] == pytest.approx(by_hand)
     # moving back home carries no hukou friction and the largest cultural proximity (C(h, h) = 1)
     assert g.culture[h, h] == pytest.approx(1.0)
@@ -62,7 +62,9 @@ def test_moving_cost_by_hand(china_model):
                                              - p["gamma_population"] * g.population[h] / 1e7 - p["gamma_culture"])
     assert np.all(np.diagonal(cost, axis1=2, axis2=3) == 0)
     off = ~np.eye(31, dtype=bool)
-    assert np.allclose((cost[1] - cost[0])[:, off], p["gamma0_type2"] - p["gamma0_type1"])
+    attachment = (p["gamma_culture"] - p["gamma_culture_type2"]) * g.culture[:, None, :]   # [h, l0, j]
+    difference = p["gamma0_type2"] - p["gamma0_type1"] + np.broadcast_to(attachment, cost[0].shape)
+    assert np.allclose((cost[1] - cost[0])[:, off], difference[:, off])
 
 
 def test_location_utility_by_hand(china_model):

@@ -59,7 +59,8 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
         return (intercept[tau] + p["gamma_distance"] * geo.distance_km[l0][j] / 1000.0
                 - p["gamma_adjacent"] * bool(geo.adjacent[l0][j]) - p["gamma_previous"] * (j == l1)
                 + p["gamma_age"] * (age - 20) - p["gamma_population"] * geo.population[j] / 1e7
-                + p["gamma_hukou"] * (j != h) - p["gamma_culture"] * (0.0 if geo.culture is None else geo.culture[h][j]))
+                + p["gamma_hukou"] * (j != h) - (p["gamma_culture"] if tau == 0 else p["gamma_culture_type2"])
+                * (0.0 if geo.culture is None else geo.culture[h][j]))
 
     def after_last(h, l, m):
         return flow(h, l, m) / (1 - p["beta"])
@@ -96,7 +97,8 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
     return probabilities
 
 
-@pytest.mark.parametrize("overrides, n_nu, n_xi", [({}, 2, 2), ({"gamma_age": 0.3, "gamma_previous": 3.0}, 3, 1),
+@pytest.mark.parametrize("overrides, n_nu, n_xi", [({}, 2, 2), ({"gamma_age": 0.3, "gamma_previous": 3.0,
+                                                                "gamma_culture_type2": 1.7}, 3, 1),
                                                    ({"beta": 0.8, "home_premium": -0.4, "dialect_premium": 0.9}, 2, 1)])
 def test_solver_matches_a_reference_written_from_the_equations(overrides, n_nu, n_xi):
     geo = load_china(["BJ", "TJ", "HE", "SH"])

@@ -66,10 +66,11 @@ def test_last_age_with_staying_forever_after_is_a_binary_logit():
     # gains beta/(1 - beta) times the difference in flow utility (home BJ: TJ is away from home)
     flow = {k: p["alpha_income"] * geo.mean_income[k] + p["home_premium"] * (k == 0)
             + p["dialect_premium"] * (k != 0 and geo.dialect_group[k] == geo.dialect_group[0]) for k in (0, 1)}
-    for tau, intercept in ((0, p["gamma0_type1"]), (1, p["gamma0_type2"])):
+    for tau, intercept, attachment in ((0, p["gamma0_type1"], p["gamma_culture"]),
+                                       (1, p["gamma0_type2"], p["gamma_culture_type2"])):
         cost = (intercept + p["gamma_distance"] * geo.distance_km[0, 1] / 1000 - p["gamma_adjacent"]
                 - p["gamma_population"] * geo.population[1] / 1e7 + p["gamma_hukou"] + p["gamma_age"] * (59 - 20)
-                - p["gamma_culture"] * geo.culture[0, 1])
+                - attachment * geo.culture[0, 1])
         gain = p["beta"] / (1 - p["beta"]) * (flow[1] - flow[0])
         prob = sol.choice_probabilities([tau], [0], [0], [0], [0], [0], [0])[0]
         assert prob[1] == pytest.approx(1 / (1 + np.exp(cost - gain)), rel=1e-12)
