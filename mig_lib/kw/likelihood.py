@@ -35,7 +35,8 @@ from mig_lib.kw.data import PanelArrays
 
 #: Parameters that enter wages (or the type mixture) only: changing them never requires
 #: re-solving the dynamic programme.
-WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_sd", "sigma_eps_low", "sigma_eps_high")
+WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
+                        "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4")
 MIXTURE_ONLY_PARAMETERS = ("type1_share",)
 
 #: Solutions kept (least recently used dropped): finite differences alternate between a few points.

@@ -98,9 +98,13 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
-        ("eta_sd", 0.50, 0.0, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
-        ("sigma_eps_low", 0.20, 0.0, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
-        ("sigma_eps_high", 0.80, 0.0, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
+        ("eta_1", 0.25, 0.0, 10.0, r"\eta(5)", "person effect eta: support points 0, ±eta_1, ±eta_2, ±eta_3 (10,000 yuan; illustrative)"),
+        ("eta_2", 0.50, 0.0, 10.0, r"\eta(6)", "second positive support point of eta (illustrative)"),
+        ("eta_3", 0.75, 0.0, 10.0, r"\eta(7)", "third positive support point of eta (illustrative)"),
+        ("sigma_eps_1", 0.20, 0.01, 10.0, r"\sigma_\varepsilon(1)", "transitory-wage s.d., support point 1 of 4 (illustrative)"),
+        ("sigma_eps_2", 0.40, 0.01, 10.0, r"\sigma_\varepsilon(2)", "transitory-wage s.d., support point 2 of 4 (illustrative)"),
+        ("sigma_eps_3", 0.60, 0.01, 10.0, r"\sigma_\varepsilon(3)", "transitory-wage s.d., support point 3 of 4 (illustrative)"),
+        ("sigma_eps_4", 0.80, 0.01, 10.0, r"\sigma_\varepsilon(4)", "transitory-wage s.d., support point 4 of 4 (illustrative)"),
     ] + extra)
 
 
@@ -261,14 +265,16 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
 
 
 def eta_points(params: ParameterTable) -> np.ndarray:
-    """The 7 equally likely, equally spaced, symmetric person-effect points eta with s.d. eta_sd."""
-    grid = np.linspace(-1.0, 1.0, N_ETA)
-    return params["eta_sd"] * grid / np.sqrt(np.mean(grid ** 2))
+    """The 7 equally likely points of the person effect, symmetric about 0 (draft 4.1.3, KW 2011):
+    -eta_3, -eta_2, -eta_1, 0, eta_1, eta_2, eta_3. The centre is 0 because mu_j and G(a) carry
+    the mean wage; three parameters describe the spread."""
+    positive = np.array([params["eta_1"], params["eta_2"], params["eta_3"]])
+    return np.concatenate([-positive[::-1], [0.0], positive])
 
 
 def sigma_eps_points(params: ParameterTable) -> np.ndarray:
     """The 4 equally likely transitory-wage standard deviations."""
-    return np.linspace(params["sigma_eps_low"], params["sigma_eps_high"], N_SIGMA_EPS)
+    return np.array([params[f"sigma_eps_{k}"] for k in range(1, N_SIGMA_EPS + 1)])
 
 
 def wage_age_profile(params: ParameterTable, ages) -> np.ndarray:

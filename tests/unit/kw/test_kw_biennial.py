@@ -95,9 +95,9 @@ def test_simulated_biennial_panel_recovers_the_truth():
     from mig_lib.kw.estimate import estimate_kw, recovery_failures, simulate_estimation_panel
 
     geo3 = load_china(["BJ", "HE", "SH"])
-    truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_sd=0.8,
-                                             sigma_eps_low=0.3)
-    names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_sd", "sigma_eps_low"]
+    truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_3=1.1,
+                                             sigma_eps_1=0.3)
+    names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_3", "sigma_eps_1"]
     frame = simulate_estimation_panel(geo3, truth, n_people=400, n_years=10, seed=12, observed_every=2)
     assert set(frame.groupby("person")["year"].diff().dropna()) == {2}
     result, likelihood = estimate_kw(geo3, frame, truth, names, observed_every=2, nelder_mead_check=False)

@@ -206,7 +206,7 @@ def test_gradient_agrees_with_central_difference(tiny_geography):
     table = default_parameters()
     likelihood = KWLikelihood(geo, code_panel(geo, rows), table, ages=range(20, 60))
     names = ["alpha_income", "gamma0_type1", "gamma_distance", "nu_sd", "type1_share", "wage_age_slope",
-             "eta_sd", "sigma_eps_high"]
+             "eta_2", "sigma_eps_4"]
     ours = loglik_gradient(likelihood.loglik_per_person, table, names)
     reference = numerical_gradient(likelihood.loglik_per_person, table, names, step=1e-6)
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6)
@@ -219,9 +219,9 @@ def test_wage_only_changes_reuse_the_solution(tiny_geography):
     cached = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60))
     cached.loglik_per_person({})
     first = cached.n_solves
-    a = cached.loglik_per_person({"eta_sd": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8})
+    a = cached.loglik_per_person({"eta_2": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8})
     assert cached.n_solves == first
     fresh = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60))
-    np.testing.assert_allclose(a, fresh.loglik_per_person({"eta_sd": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8}))
+    np.testing.assert_allclose(a, fresh.loglik_per_person({"eta_2": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8}))
     cached.loglik_per_person({"gamma_hukou": 1.0})
     assert cached.n_solves == first + 1

@@ -43,9 +43,10 @@ def test_many_support_points_approach_the_normal_sd():
 def test_eta_and_sigma_eps_points():
     p = default_parameters()
     eta = eta_points(p)
-    assert len(eta) == 7 and np.allclose(eta, -eta[::-1]) and np.std(eta) == pytest.approx(p["eta_sd"])
+    assert len(eta) == 7 and np.allclose(eta, -eta[::-1]) and eta[3] == 0.0
+    assert list(eta[4:]) == [p["eta_1"], p["eta_2"], p["eta_3"]]
     sig = sigma_eps_points(p)
-    assert len(sig) == 4 and sig[0] == p["sigma_eps_low"] and sig[-1] == p["sigma_eps_high"]
+    assert list(sig) == [p["sigma_eps_1"], p["sigma_eps_2"], p["sigma_eps_3"], p["sigma_eps_4"]]
     assert wage_age_profile(p, [20])[0] == 0.0
 
 
