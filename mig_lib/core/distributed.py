@@ -16,6 +16,7 @@ the cores once: numba's parallel kernels would otherwise start a thread per core
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -63,10 +64,13 @@ def _check_choice(workers, scheduler, scheduler_file, client) -> None:
 
 @contextlib.contextmanager
 def dask_client(*, client=None, workers: int | None = None, scheduler: str | None = None,
-                scheduler_file: str | Path | None = None) -> Iterator[Any]:
+                scheduler_file: str | Path | None = None, preload: Sequence[str] = ()) -> Iterator[Any]:
     """Yield a ``distributed.Client``: the one given, one connected to ``scheduler`` (an address)
     or ``scheduler_file``, or one on an embedded ``LocalCluster`` of ``workers`` processes
     (default: one per core). Whatever this function started, it closes on exit.
+
+    ``preload`` names modules each embedded worker imports as it starts, so that the first task
+    does not pay for them.
     """
     _check_choice(workers, scheduler, scheduler_file, client)
     if client is not None:
@@ -81,8 +85,10 @@ def dask_client(*, client=None, workers: int | None = None, scheduler: str | Non
         return
     n_workers = workers or core_count()
     # A random port for the dashboard: several clusters (tests, helpers) may share the machine.
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=":0", env=worker_environment(n_workers)) as cluster, \
+    # Only errors are logged: a worker slow to stop at shutdown is not the user's concern.
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, silence_logs=logging.ERROR,
+                      dashboard_address=":0", env=worker_environment(n_workers),
+                      preload=list(preload)) as cluster, \
             Client(cluster) as local:
         yield local
 
@@ -118,8 +124,11 @@ def map_tasks(function: Callable, items: Iterable, *, client=None, workers: int 
     ``functools.partial`` of one). The first task that raises stops the map: the others are
     cancelled and its exception is raised here. A worker process that dies is replaced and its
     tasks rerun elsewhere (Dask reschedules them). ``progress`` shows a tqdm bar with an ETA.
+
+    In a script, call it under ``if __name__ == "__main__":``: the embedded cluster's workers are
+    new processes that import the script's main module.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     items = list(items)
     if not callable(function):

@@ -98,9 +98,12 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
-        ("eta_1", 0.25, 0.0, 10.0, r"\eta(5)", "person effect eta: support points 0, ±eta_1, ±eta_2, ±eta_3 (10,000 yuan; illustrative)"),
-        ("eta_2", 0.50, 0.0, 10.0, r"\eta(6)", "second positive support point of eta (illustrative)"),
-        ("eta_3", 0.75, 0.0, 10.0, r"\eta(7)", "third positive support point of eta (illustrative)"),
+        # wage-noise scales are bounded away from 0: sigma_eps = 0 makes the wage density degenerate
+        # (the likelihood is not finite), and a zero eta point is a boundary where the estimator's
+        # transform and standard errors break down
+        ("eta_1", 0.25, 0.01, 10.0, r"\eta(5)", "person effect eta: support points 0, ±eta_1, ±eta_2, ±eta_3 (10,000 yuan; illustrative)"),
+        ("eta_2", 0.50, 0.01, 10.0, r"\eta(6)", "second positive support point of eta (illustrative)"),
+        ("eta_3", 0.75, 0.01, 10.0, r"\eta(7)", "third positive support point of eta (illustrative)"),
         ("sigma_eps_1", 0.20, 0.01, 10.0, r"\sigma_\varepsilon(1)", "transitory-wage s.d., support point 1 of 4 (illustrative)"),
         ("sigma_eps_2", 0.40, 0.01, 10.0, r"\sigma_\varepsilon(2)", "transitory-wage s.d., support point 2 of 4 (illustrative)"),
         ("sigma_eps_3", 0.60, 0.01, 10.0, r"\sigma_\varepsilon(3)", "transitory-wage s.d., support point 3 of 4 (illustrative)"),
