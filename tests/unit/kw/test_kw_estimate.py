@@ -187,7 +187,7 @@ def test_a_collinear_pair_is_flat_at_the_hessians_accuracy():
 def test_kw_bounds_exclude_degenerate_wage_noise():
     from mig_lib.kw.model import default_parameters
 
-    for name in ("sigma_eps_low", "sigma_eps_high", "eta_sd"):
+    for name in ("sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4", "eta_1", "eta_2", "eta_3"):
         with pytest.raises(ParameterError, match=f"parameter '{name}' = 0.0 is not allowed"):
             default_parameters().with_values(**{name: 0.0})
 
