@@ -28,7 +28,8 @@ from mig_lib.kw.likelihood import KWLikelihood
 from mig_lib.kw.model import default_parameters
 
 NAMES = ["alpha_income", "home_premium", "gamma0_type1", "gamma_distance", "gamma_hukou", "nu_sd",
-         "wage_age_slope", "wage_age_curvature", "eta_sd", "sigma_eps_low", "sigma_eps_high"]
+         "wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
+         "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4"]
 
 
 def main() -> None:
@@ -54,7 +55,7 @@ def main() -> None:
     likelihood.loglik({**truth.values, "gamma_hukou": truth["gamma_hukou"] + 0.01})
     resolve_s = time.perf_counter() - tick
     tick = time.perf_counter()
-    likelihood.loglik({**truth.values, "gamma_hukou": truth["gamma_hukou"] + 0.01, "eta_sd": 0.51})
+    likelihood.loglik({**truth.values, "gamma_hukou": truth["gamma_hukou"] + 0.01, "eta_2": 0.51})
     cached_s = time.perf_counter() - tick
     tick = time.perf_counter()
     loglik_gradient(likelihood.loglik_per_person, truth, NAMES)

@@ -13,7 +13,12 @@ Scenarios used in the chapter:
 * ``hukou_halved`` / ``hukou_removed``: the hukou friction γ_H at half or zero;
 * ``no_home_premium``: the home premium α^H set to zero;
 * ``income_rise``: mean income μ_j of one province raised by Δ (10,000 yuan): how the migration
-  rate and the destination shares respond to an expected-income differential (KW's headline).
+  rate and the destination shares respond to an expected-income differential (KW's headline);
+* ``talent_subsidy``: the draft's talent policy (section 3.3): a yearly payment S (10,000 yuan)
+  to everyone who lives in one province, for as long as they live there — local welfare ρ_j
+  raised by S, which is income but not wage. It is not a per-move payment: it is received by
+  stayers and newcomers alike, every year. (The model has no education groups yet, so the
+  subsidy cannot be restricted to graduates.)
 """
 
 from __future__ import annotations
@@ -38,10 +43,12 @@ class Scenario:
     description: str
     overrides: Mapping[str, float] = field(default_factory=dict)
     income_change: Mapping[str, float] = field(default_factory=dict)  # province code -> Δμ
+    welfare_change: Mapping[str, float] = field(default_factory=dict)  # province code -> Δρ (local welfare)
 
 
 def standard_scenarios(params: ParameterTable, subsidy: float = 1.0, income_province: str | None = None,
-                       income_rise: float = 1.0) -> list[Scenario]:
+                       income_rise: float = 1.0, talent_province: str | None = None,
+                       talent_subsidy: float = 0.5) -> list[Scenario]:
     """The chapter's scenarios, built from the (true or estimated) parameter values."""
     alpha = params["alpha_income"]
     scenarios = [
@@ -56,6 +63,9 @@ def standard_scenarios(params: ParameterTable, subsidy: float = 1.0, income_prov
     if income_province is not None:
         scenarios.append(Scenario("income_rise", f"mean income of {income_province} raised by {income_rise:g} × 10,000 yuan",
                                   income_change={income_province: income_rise}))
+    if talent_province is not None:
+        scenarios.append(Scenario("talent_subsidy", f"{talent_subsidy:g} × 10,000 yuan a year to residents of {talent_province}",
+                                  welfare_change={talent_province: talent_subsidy}))
     return scenarios
 
 
@@ -78,15 +88,20 @@ def simulate_scenario(geography, params: ParameterTable, scenario: Scenario, n_p
     """Re-solve the model under a scenario and simulate ``n_people`` lives (fixed seed)."""
     table = params.with_values(dict(scenario.overrides))
     geo = geography
+    unknown = [c for c in [*scenario.income_change, *scenario.welfare_change] if c not in geography.codes]
+    if unknown:
+        raise ParameterError(f"scenario {scenario.name!r}: province code(s) {unknown} are not in the "
+                             f"geography {list(geography.codes)}")
     if scenario.income_change:
-        unknown = [c for c in scenario.income_change if c not in geography.codes]
-        if unknown:
-            raise ParameterError(f"scenario {scenario.name!r}: province code(s) {unknown} are not in the "
-                                 f"geography {list(geography.codes)}")
         income = geography.mean_income.copy()
         for code, change in scenario.income_change.items():
             income[geography.index(code)] += change
-        geo = replace(geography, mean_income=income)
+        geo = replace(geo, mean_income=income)
+    if scenario.welfare_change:
+        welfare = np.zeros(geography.n) if geography.local_welfare is None else geography.local_welfare.copy()
+        for code, change in scenario.welfare_change.items():
+            welfare[geography.index(code)] += change
+        geo = replace(geo, local_welfare=welfare)
     solution = solve(build_model(geo, params=table, ages=ages, n_nu=n_nu))
     return simulate_panel(solution, n_people, seed=seed, homes=homes)
 

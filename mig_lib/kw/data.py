@@ -8,7 +8,8 @@ one row per person and year:
 column        type       meaning
 ============  =========  ==============================================================
 ``person``    int / str  person identifier (any hashable label)
-``year``      int        survey year; a person's years must be consecutive (no gaps)
+``year``      int        survey year; a person's years are ``observed_every`` apart (1: annual,
+                         no gaps; 2: every other year, as CFPS)
 ``age``       int        age in that year; must rise by exactly one per year
 ``province``  int / str  province of residence in that year (a code from ``provinces``)
 ``wage``      float      annual income in the model's units (10,000 yuan), >= 0; NaN = not observed
@@ -16,8 +17,10 @@ column        type       meaning
                          is absent the first observed province is used
 ============  =========  ==============================================================
 
-The choice made in year t is the province of year t+1, so a person observed for T years
-contributes T wage observations and T-1 location choices.
+The choice made in year t is the province of year t+1, so a person observed every year for T
+years contributes T wage observations and T-1 location choices. In a panel observed every other
+year the location and wage of the years between waves are not observed: the likelihood sums over
+them.
 
 Missing wages. A wage that is NaN (or one of the survey's missing-value codes passed as
 ``missing_codes=``, e.g. ``(-8, -9)``) is not observed: the likelihood drops that year's wage
@@ -67,6 +70,11 @@ class PanelArrays:
     location: np.ndarray
     choice: np.ndarray
     wage: np.ndarray
+    gap: np.ndarray | None = None   # years from each row to the person's next row (0 on the last row)
+
+    @property
+    def observed_every_year(self) -> bool:
+        return self.gap is None or bool(np.all(self.gap <= 1))
 
     @property
     def n_people(self) -> int:
@@ -118,7 +126,8 @@ def _missing_codes(missing_codes) -> tuple[float, ...]:
 
 
 def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
-                   missing_codes: Sequence[float] = (), allow_negative_wages: bool | None = None) -> pd.DataFrame:
+                   missing_codes: Sequence[float] = (), allow_negative_wages: bool | None = None,
+                   observed_every: int = 1) -> pd.DataFrame:
     """Check a panel against the schema and return a clean copy sorted by person and year.
 
     Raises ParameterError naming the first problem found (missing column, missing value,
@@ -127,9 +136,13 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     that is non-numeric, infinite, negative or above :data:`MAX_WAGE`, with its row numbers).
     Wages equal to one of ``missing_codes`` become NaN, i.e. not observed (see the module
     docstring for how the likelihood treats them). ``allow_negative_wages`` defaults to whether
-    the frame was simulated from the model (``frame.attrs["simulated"]``).
+    the frame was simulated from the model (``frame.attrs["simulated"]``). Consecutive rows of
+    a person must be ``observed_every`` years apart (2 for a survey every other year, as CFPS).
     """
     codes = _missing_codes(missing_codes)
+    if not isinstance(observed_every, (int, np.integer)) or not 1 <= observed_every <= 5:
+        raise ParameterError(f"argument 'observed_every' = {observed_every!r} is not allowed: expected an integer "
+                             "in [1, 5] (years between two observations of a person)")
     if not isinstance(frame, pd.DataFrame):
         _fail(f"expected a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -190,12 +203,13 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     if duplicate.any():
         row = _row(panel, int(np.flatnonzero(duplicate)[0]))
         _fail(f"person {row['person']!r} has two rows for year {row['year']}")
-    gap = same_person & (year_step != 1)
+    gap = same_person & (year_step != observed_every)
     if gap.any():
         row = _row(panel, int(np.flatnonzero(gap)[0]))
         _fail(f"person {row['person']!r} has a gap after year {row['year']}: years must be "
-              "consecutive (split the person into separate spells or drop the later years)")
-    bad_age = same_person & (age_step != 1)
+              f"{observed_every} apart (observed_every = {observed_every}; split the person into separate "
+              "spells or drop the later years)")
+    bad_age = same_person & (age_step != year_step)
     if bad_age.any():
         row = _row(panel, int(np.flatnonzero(bad_age)[0]))
         _fail(f"person {row['person']!r}: age must rise by one per year (after year {row['year']})")
@@ -208,13 +222,14 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
 
 
 def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int],
-               missing_codes: Sequence[float] = ()) -> pd.DataFrame:
+               missing_codes: Sequence[float] = (), observed_every: int = 1) -> pd.DataFrame:
     """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it.
 
     Wages that are NaN, or equal to one of ``missing_codes`` (CFPS uses -8 "not applicable",
     -9 "missing", ...; pass the codes your release uses), are treated as not observed: the
     likelihood leaves out that year's wage density but keeps the year's location choice (see
     the module docstring). Negative, infinite or absurd wages are rejected with their row numbers.
+    ``observed_every = 2`` for a survey every other year, such as CFPS.
     """
     path = Path(path)
     if not path.exists():
@@ -226,13 +241,14 @@ def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]
         frame = pd.read_stata(path)
     else:
         raise ParameterError(f"panel file {str(path)!r}: expected a .csv or .dta file, got {suffix!r}")
-    return validate_panel(frame, provinces, age_range, missing_codes=missing_codes)
+    return validate_panel(frame, provinces, age_range, missing_codes=missing_codes, observed_every=observed_every)
 
 
 def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
-                 allow_negative_wages: bool | None = None) -> PanelArrays:
+                 allow_negative_wages: bool | None = None, observed_every: int = 1) -> PanelArrays:
     """Validate a panel and turn it into the flat arrays the likelihood uses."""
-    panel = validate_panel(frame, provinces, age_range, allow_negative_wages=allow_negative_wages)
+    panel = validate_panel(frame, provinces, age_range, allow_negative_wages=allow_negative_wages,
+                           observed_every=observed_every)
     index_of = {code: k for k, code in enumerate(provinces)}
     location = panel["province"].map(index_of).to_numpy(dtype=np.int64)
     person = panel["person"].to_numpy()
@@ -255,12 +271,14 @@ def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int,
         location=location,
         choice=choice,
         wage=panel["wage"].to_numpy(dtype=float),
+        gap=np.where(last_row, 0, np.r_[np.diff(panel["year"].to_numpy()), 0]).astype(np.int64),
     )
 
 
 def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int,
-                          first_year: int = 2010) -> pd.DataFrame:
-    """The first ``n_years`` of each simulated life as a panel in the schema above.
+                          first_year: int = 2010, observed_every: int = 1) -> pd.DataFrame:
+    """The first ``n_years`` of each simulated life as a panel in the schema above, observed
+    every ``observed_every`` years (the first year always).
 
     ``simulated`` is the frame of :func:`mig_lib.kw.simulate.simulate_panel` (one row per person
     and age, provinces as indices into ``codes``). Years are synthetic: ``first_year`` is the
@@ -270,7 +288,9 @@ def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int
     if not isinstance(n_years, (int, np.integer)) or n_years < 1:
         raise ParameterError(f"argument 'n_years' = {n_years!r} is not allowed: expected an integer >= 1")
     first_age = int(simulated["age"].min())
-    kept = simulated[simulated["age"] < first_age + n_years]
+    if not isinstance(observed_every, (int, np.integer)) or not 1 <= observed_every <= 5:
+        raise ParameterError(f"argument 'observed_every' = {observed_every!r} is not allowed: expected an integer in [1, 5]")
+    kept = simulated[(simulated["age"] < first_age + n_years) & ((simulated["age"] - first_age) % observed_every == 0)]
     codes = np.asarray(codes, dtype=object)
     frame = pd.DataFrame({
         "person": kept["person"].to_numpy(),

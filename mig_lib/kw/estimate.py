@@ -502,23 +502,27 @@ KW_OPTIONS = {"function_tolerance": 1e-9, "gradient_tolerance": 1e-5}
 
 
 def simulate_estimation_panel(geography, params: ParameterTable, n_people: int, n_years: int, seed: int,
-                              ages=range(20, 60), n_nu: int = 3) -> pd.DataFrame:
-    """A survey-like panel (see :mod:`mig_lib.kw.data`) of the first ``n_years`` of simulated lives."""
+                              ages=range(20, 60), n_nu: int = 3, observed_every: int = 1) -> pd.DataFrame:
+    """A survey-like panel (see :mod:`mig_lib.kw.data`) of the first ``n_years`` of simulated lives,
+    observed every ``observed_every`` years."""
     from mig_lib.kw.data import panel_from_simulation
     from mig_lib.kw.model import build_model
     from mig_lib.kw.simulate import simulate_panel
     from mig_lib.kw.solve import solve
 
     solution = solve(build_model(geography, params=params, ages=ages, n_nu=n_nu))
-    return panel_from_simulation(simulate_panel(solution, n_people, seed=seed), geography.codes, n_years)
+    return panel_from_simulation(simulate_panel(solution, n_people, seed=seed), geography.codes, n_years,
+                                 observed_every=observed_every)
 
 
 def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: Sequence[str] | None = None,
-                start: Mapping[str, float] | None = None, ages=range(20, 60), n_nu: int = 3, **options):
+                start: Mapping[str, float] | None = None, ages=range(20, 60), n_nu: int = 3, observed_every: int = 1,
+                **options):
     """Maximum likelihood for the Kennan–Walker model on a panel frame.
 
     ``params`` supplies the bounds and the values of the parameters that are not estimated;
-    ``names`` defaults to :func:`mig_lib.kw.likelihood.estimable_parameters`. Returns
+    ``names`` defaults to :func:`mig_lib.kw.likelihood.estimable_parameters`; ``observed_every`` is the
+    number of years between a person's observations (2 for CFPS). Returns
     ``(EstimationResult, KWLikelihood)``.
     """
     from mig_lib.kw.data import panel_arrays
@@ -536,7 +540,7 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
             n_people, int(math.ceil(len(frame) / n_people)), geography.n, len(names),
             sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu,
             n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", True))
-    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]))
+    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every)
     likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu)
     moving_costs = [n for n in names if n.startswith("gamma")]
     if panel.n_moves == 0 and moving_costs:
@@ -552,7 +556,7 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
 
 
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
-                n_years: int, seed: int, **options) -> pd.DataFrame:
+                n_years: int, seed: int, observed_every: int = 1, **options) -> pd.DataFrame:
     """Simulate and re-estimate ``n_replications`` panels from the truth ``params``.
 
     Replications start at the truth (the usual Monte Carlo design: it measures the sampling
@@ -561,8 +565,10 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
     """
     rows = []
     for r in range(n_replications):
-        frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + r)
-        result, _ = estimate_kw(geography, frame, params, names, **{"nelder_mead_check": False, **options})
+        frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + r,
+                                          observed_every=observed_every)
+        result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every,
+                                **{"nelder_mead_check": False, **options})
         row = {"replication": r, "converged": result.converged, "seconds": result.seconds}
         row.update({f"estimate/{n}": result.estimate[n] for n in names})
         row.update({f"se/{n}": result.se[n] for n in names})

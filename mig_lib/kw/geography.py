@@ -10,11 +10,17 @@ Everything is read from ``data/china/`` where every number carries its source:
   symmetric by construction.
 
 Great-circle distances are computed here (haversine on a sphere of mean Earth radius).
+
+Amenities and housing (the draft's section 3.4) are not shipped: no yearbook table of amenity
+indicators, rents or house prices can be checked against a source in the repository. A user
+plugs a table in with :func:`load_amenities` (schema below); without one the amenity covariates
+are absent and rent and house prices are zero everywhere, which the chapter says where it shows
+the utility equation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +60,12 @@ class Geography:
     dialect_group: tuple
     mean_income: np.ndarray
     amenity: np.ndarray
+    amenity_names: tuple = ()                 # names of the amenity covariates Y_k (columns of amenity_covariates)
+    amenity_covariates: np.ndarray | None = None  # (L, K) amenity indicators Y_{k, j}; None: no covariates
+    rent: np.ndarray | None = None            # (L,) rent index r_j; None: zero everywhere
+    house_price: np.ndarray | None = None     # (L,) house-price index h_j; None: zero everywhere
+    culture: np.ndarray | None = None         # (L, L) cultural proximity index C(h, j); None: zero (no term)
+    local_welfare: np.ndarray | None = None   # (L,) rho_j, non-wage income from living in j (10,000 yuan); None: 0
 
     @property
     def n(self) -> int:
@@ -79,6 +91,138 @@ class Geography:
             "mean_income_10k_yuan": self.mean_income, "dialect_group": self.dialect_group,
             "neighbours": self.adjacent.sum(axis=1),
         })
+
+
+#: Columns of an amenity and housing table (one row per province): ``code`` (province code),
+#: ``rent`` and ``house_price`` (indices in the user's units, e.g. yuan per m² per month and
+#: 10,000 yuan per m²), ``source`` (where the row's numbers come from; required, non-empty) and any
+#: number of amenity indicators named ``amenity_<name>`` (e.g. ``amenity_green_space``).
+AMENITY_REQUIRED_COLUMNS = ("code", "rent", "house_price", "source")
+AMENITY_PREFIX = "amenity_"
+
+
+def load_amenities(geography: Geography, table: pd.DataFrame | str | Path) -> Geography:
+    """The geography with amenity covariates, rents and house prices from a table (or CSV path).
+
+    Checks the schema once and names the first problem: required columns, a row for every
+    province of the geography (extra provinces are ignored), no duplicate codes, finite numbers,
+    a non-empty source for every row, amenity columns that vary across the geography's provinces
+    (a constant shifts every province equally and is not identified).
+    """
+    if isinstance(table, (str, Path)):
+        path = Path(table)
+        if not path.exists():
+            raise ParameterError(f"amenity table {str(path)!r} does not exist")
+        table = pd.read_csv(path)
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"argument 'table' is not allowed: expected a DataFrame or a CSV path, got {type(table).__name__}")
+    missing = [c for c in AMENITY_REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ParameterError(f"amenity table: missing column(s) {missing}; required are {list(AMENITY_REQUIRED_COLUMNS)} "
+                             f"plus any '{AMENITY_PREFIX}<name>' columns")
+    duplicated = table["code"][table["code"].duplicated()].tolist()
+    if duplicated:
+        raise ParameterError(f"amenity table: province code(s) {duplicated} appear more than once")
+    absent = [c for c in geography.codes if c not in set(table["code"])]
+    if absent:
+        raise ParameterError(f"amenity table: no row for province(s) {absent} of the geography")
+    rows = table.set_index("code").loc[list(geography.codes)]
+    sources = rows["source"]
+    if sources.isna().any() or (sources.astype(str).str.strip() == "").any():
+        raise ParameterError("amenity table: every row needs a non-empty 'source'")
+    names = tuple(c[len(AMENITY_PREFIX):] for c in table.columns if c.startswith(AMENITY_PREFIX))
+    numeric = {}
+    for column in ["rent", "house_price"] + [AMENITY_PREFIX + n for n in names]:
+        values = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)):
+            bad = list(geography.codes)[int(np.flatnonzero(~np.isfinite(values))[0])]
+            raise ParameterError(f"amenity table: column {column!r} has a missing or non-numeric value for {bad}")
+        numeric[column] = values
+    for n in names:
+        if np.ptp(numeric[AMENITY_PREFIX + n]) == 0:
+            raise ParameterError(f"amenity table: column '{AMENITY_PREFIX}{n}' is the same in every province")
+    covariates = np.column_stack([numeric[AMENITY_PREFIX + n] for n in names]) if names else None
+    return replace(geography, amenity_names=names, amenity_covariates=covariates,
+                   rent=numeric["rent"], house_price=numeric["house_price"])
+
+
+def dialect_path(label: str) -> tuple:
+    """A dialect-group label as a path from the root of a three-level tree (family, group, subgroup).
+
+    Mandarin subgroups ("Jilu Mandarin") sit under Sinitic > Mandarin; the other Chinese groups
+    (Wu, Yue, Min, ...) are their own group and subgroup; Tibetan is a separate family.
+    """
+    if label == "Tibetan":
+        return ("Tibetic", "Tibetan", "Tibetan")
+    if label.endswith("Mandarin"):
+        return ("Sinitic", "Mandarin", label)
+    return ("Sinitic", label, label)
+
+
+def tree_similarity(labels) -> np.ndarray:
+    """(L, L) the draft's eq 13, Similarity = 1 / (1 + d), d = steps from a leaf up to the lowest
+    common ancestor of the two labels in the dialect tree (0 for the same subgroup)."""
+    paths = [dialect_path(label) for label in labels]
+    n = len(paths)
+    similarity = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            common = 0
+            while common < 3 and paths[i][common] == paths[j][common]:
+                common += 1
+            similarity[i, j] = 1.0 / (1.0 + (3 - common))
+    return similarity
+
+
+def entropy_weights(indicators) -> np.ndarray:
+    """The entropy-weight method the draft names: indicators (each an (L, L) matrix in [0, 1]) that
+    vary more across province pairs get more weight, w_k ∝ 1 - e_k with e_k the normalised entropy
+    of indicator k's off-diagonal values."""
+    weights = []
+    for matrix in indicators:
+        values = np.asarray(matrix, dtype=float)[~np.eye(len(matrix), dtype=bool)]
+        share = values / values.sum() if values.sum() > 0 else np.full(values.size, 1.0 / values.size)
+        entropy = -np.sum(share[share > 0] * np.log(share[share > 0])) / np.log(values.size)
+        weights.append(1.0 - entropy)
+    weights = np.array(weights)
+    if weights.sum() <= 0:
+        return np.full(len(weights), 1.0 / len(weights))
+    return weights / weights.sum()
+
+
+def cultural_proximity(geography: Geography, decay_km: float = 1000.0, extra=None,
+                       weights=None) -> tuple[np.ndarray, dict]:
+    """The cultural proximity index C (L, L) in [0, 1] of the draft's section 3.5 and data section.
+
+    Components: geographic closeness exp(-D / decay_km) (the draft's exp(-λ D), λ = 1/decay_km),
+    dialect similarity from the dialect tree (eq 13), and any further (L, L) similarity matrices a
+    user supplies in ``extra`` (a dict name -> matrix in [0, 1], e.g. cuisine). They are combined
+    with the entropy weights the draft names, or with ``weights`` (dict name -> weight) if given.
+    Returns (C, {component name: (weight, matrix)}).
+    """
+    if not (isinstance(decay_km, (int, float)) and decay_km > 0):
+        raise ParameterError(f"argument 'decay_km' = {decay_km!r} is not allowed: expected a positive number of km")
+    components = {"distance decay": np.exp(-geography.distance_km / decay_km),
+                  "dialect similarity": tree_similarity(geography.dialect_group)}
+    for name, matrix in (extra or {}).items():
+        matrix = np.asarray(matrix, dtype=float)
+        if matrix.shape != (geography.n, geography.n) or not np.all(np.isfinite(matrix)) \
+                or matrix.min() < 0 or matrix.max() > 1 or not np.allclose(matrix, matrix.T):
+            raise ParameterError(f"extra similarity {name!r} is not allowed: expected a symmetric "
+                                 f"({geography.n}, {geography.n}) matrix with values in [0, 1]")
+        components[name] = matrix
+    names = list(components)
+    if weights is None:
+        w = entropy_weights([components[n] for n in names])
+    else:
+        unknown = [n for n in weights if n not in components]
+        if unknown or any(not weights.get(n, 0) >= 0 for n in names) or sum(weights.get(n, 0) for n in names) <= 0:
+            raise ParameterError(f"argument 'weights' = {weights!r} is not allowed: expected non-negative weights "
+                                 f"for components among {names}, not all zero")
+        w = np.array([float(weights.get(n, 0.0)) for n in names])
+        w = w / w.sum()
+    index = sum(wk * components[n] for wk, n in zip(w, names))
+    return index, {n: (float(wk), components[n]) for wk, n in zip(w, names)}
 
 
 def great_circle_km(lon1, lat1, lon2, lat2) -> np.ndarray:
@@ -117,12 +261,24 @@ def adjacency_matrix(codes, pairs) -> np.ndarray:
     return adjacent
 
 
-def load_china(provinces="all", data_dir: Path = DATA_DIR) -> Geography:
+def load_china(provinces="all", data_dir: Path = DATA_DIR, culture: bool = True) -> Geography:
     """Load the 31-province geography, or the sub-geography of a list of province codes.
 
     ``provinces`` is ``"all"`` or a list of distinct ISO 3166-2:CN suffixes (e.g. ``["BJ", "SH"]``);
-    the result keeps the canonical order whatever the order of the list.
+    the result keeps the canonical order whatever the order of the list. With ``culture`` the
+    cultural proximity index (:func:`cultural_proximity`, entropy weights of the 31 provinces) is
+    attached, restricted to the chosen provinces.
     """
+    geography = _load_tables(provinces, data_dir)
+    if not culture:
+        return geography
+    full = geography if geography.n == len(PROVINCE_CODES) else _load_tables("all", data_dir)
+    index = cultural_proximity(full)[0]
+    keep = [full.codes.index(c) for c in geography.codes]
+    return replace(geography, culture=index[np.ix_(keep, keep)])
+
+
+def _load_tables(provinces, data_dir: Path) -> Geography:
     if isinstance(provinces, str):
         if provinces != "all":
             raise ParameterError(f"argument 'provinces' = {provinces!r} is not allowed: expected 'all' or a list of province codes")

@@ -35,7 +35,8 @@ from mig_lib.kw.data import PanelArrays
 
 #: Parameters that enter wages (or the type mixture) only: changing them never requires
 #: re-solving the dynamic programme.
-WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_sd", "sigma_eps_low", "sigma_eps_high")
+WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
+                        "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4")
 MIXTURE_ONLY_PARAMETERS = ("type1_share",)
 
 #: Solutions kept (least recently used dropped): finite differences alternate between a few points.
@@ -48,13 +49,20 @@ MAX_DRAWS = 12
 # ----------------------------------------------------------------------------------------------
 # Location draws along each history
 # ----------------------------------------------------------------------------------------------
-def location_draws(panel: PanelArrays) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def location_draws(panel: PanelArrays, home_remembered: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Index of the match draw remembered at ℓ0 and at ℓ1 on every row, and ℓ1 itself.
 
     Returns ``(previous_location, draw_here, draw_previous, n_draws)``: per row the remembered
-    previous location ℓ1 (equal to ℓ0 before the first move), the draw index (0..N_i-1) of the
-    match at ℓ0 and at ℓ1; per person the number of draws N_i. This mirrors the transition of
-    eq 8: stay keeps (ℓ0, ℓ1); a return to ℓ1 swaps; any other move draws anew.
+    previous location ℓ1, the draw index (0..N_i-1) of the match at ℓ0 and at ℓ1; per person the
+    number of draws N_i. This mirrors the transition of eq 8: stay keeps (ℓ0, ℓ1); a return to ℓ1
+    swaps; any other move draws anew.
+
+    The initial state: a person first observed at home starts with no other remembered province
+    (ℓ1 = ℓ0). A person first observed away from home starts, with ``home_remembered`` (Kennan and
+    Walker's treatment), at (ℓ0 = first province, ℓ1 = home) with a match drawn for each: a move
+    home is then a return; without it, ℓ1 = ℓ0 and home is not remembered. Either way the first
+    location is conditioned on, not explained.
     """
     previous = np.empty(panel.n_rows, dtype=np.int64)
     draw_here = np.empty(panel.n_rows, dtype=np.int64)
@@ -63,6 +71,8 @@ def location_draws(panel: PanelArrays) -> tuple[np.ndarray, np.ndarray, np.ndarr
     for i in range(panel.n_people):
         start, end = panel.person_start[i], panel.person_start[i + 1]
         l0, l1, k0, k1, count = panel.location[start], panel.location[start], 0, 0, 1
+        if home_remembered and panel.home[i] != l0:
+            l1, k1, count = panel.home[i], 1, 2
         for t in range(start, end):
             if t > start:
                 j = panel.location[t]
@@ -171,6 +181,129 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
     return np.array(total)
 
 
+# ----------------------------------------------------------------------------------------------
+# Panels with years between observations: a forward recursion over the unobserved state
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def person_log_likelihoods_forward(person_start, home, age_index, location, gap, choice_prob,
+                                   wage_log_density, log_type_weights, home_remembered):
+    """log Σ_τ π_τ L_i(θ_τ) per person for panels whose rows may be several years apart.
+
+    In a year between two observations neither the province nor the match is seen, so the
+    likelihood sums over every path of states x = (ℓ0, ℓ1, m0, m1) that joins the observations.
+    This is the forward recursion of a hidden Markov chain: f_t(x) = P(observations up to t, x_t =
+    x), carried one year at a time with the transition of eq 8 and the choice probabilities
+    ``choice_prob[τ, h, a, ℓ0, ℓ1, m0, m1, j]``; at an observed year f is set to zero outside the
+    observed province and multiplied by the wage density of the match m0. The wage-error
+    combination e = (η, σ_ε) is fixed for a person, so f carries one column per e. Levels are
+    rescaled after every observation and the log scale accumulated, so long panels do not underflow.
+    """
+    n_people = len(person_start) - 1
+    n_types = choice_prob.shape[0]
+    E = wage_log_density.shape[2]
+    total = np.empty(n_people)
+    by_type = np.empty((n_people, n_types))
+    for i in prange(n_people):
+        mixture = np.empty(n_types)
+        for tau in range(n_types):
+            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], tau, age_index, location, gap,
+                                    choice_prob, wage_log_density, home_remembered)
+            by_type[i, tau] = _logsumexp(per_e) - np.log(E)
+            mixture[tau] = log_type_weights[tau] + by_type[i, tau]
+        total[i] = _logsumexp(mixture)
+    return total, by_type
+
+
+@njit(cache=True)
+def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
+    """log P(observations | type tau, e) of one person for every wage-error combination e."""
+    L = choice_prob.shape[3]
+    M = choice_prob.shape[5]
+    E = wage_log_density.shape[2]
+    f = np.zeros((L, L, M, M, E))
+    log_scale = np.zeros(E)
+    l0 = location[start]
+    l1 = l0
+    if home_remembered and h != l0:
+        l1 = h
+    for e in range(E):
+        top = -np.inf
+        for m0 in range(M):
+            if wage_log_density[start, m0, e] > top:
+                top = wage_log_density[start, m0, e]
+        log_scale[e] = top
+        for m0 in range(M):
+            for m1 in range(M):
+                if l1 == l0 and m1 != m0:
+                    continue
+                weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
+                f[l0, l1, m0, m1, e] = weight * np.exp(wage_log_density[start, m0, e] - top)
+    for r in range(start, end - 1):
+        for k in range(gap[r]):
+            a = age_index[r] + k
+            g = np.zeros((L, L, M, M, E))
+            for x0 in range(L):
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            mass = 0.0
+                            for e in range(E):
+                                mass += f[x0, x1, n0, n1, e]
+                            if mass == 0.0:
+                                continue
+                            for j in range(L):
+                                p = choice_prob[tau, h, a, x0, x1, n0, n1, j]
+                                if j == x0:
+                                    for e in range(E):
+                                        g[x0, x1, n0, n1, e] += p * f[x0, x1, n0, n1, e]
+                                elif j == x1:
+                                    for e in range(E):
+                                        g[x1, x0, n1, n0, e] += p * f[x0, x1, n0, n1, e]
+                                else:
+                                    for s in range(M):
+                                        for e in range(E):
+                                            g[j, x0, s, n0, e] += p / M * f[x0, x1, n0, n1, e]
+            f = g
+        # the next observation: its province, and its wage given the match there
+        seen = location[r + 1]
+        for x0 in range(L):
+            if x0 != seen:
+                f[x0] = 0.0
+        for e in range(E):
+            top = -np.inf
+            for n0 in range(M):
+                if wage_log_density[r + 1, n0, e] > top:
+                    top = wage_log_density[r + 1, n0, e]
+            for x1 in range(L):
+                for n0 in range(M):
+                    factor = np.exp(wage_log_density[r + 1, n0, e] - top)
+                    for n1 in range(M):
+                        f[seen, x1, n0, n1, e] *= factor
+            mass = 0.0
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[seen, x1, n0, n1, e]
+            if mass > 0.0:
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            f[seen, x1, n0, n1, e] /= mass
+                log_scale[e] += top + np.log(mass)
+            else:
+                log_scale[e] = -np.inf
+    per_e = np.empty(E)
+    for e in range(E):
+        mass = 0.0
+        for x0 in range(L):
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[x0, x1, n0, n1, e]
+        per_e[e] = log_scale[e] + np.log(mass) if mass > 0.0 else -np.inf
+    return per_e
+
+
 @njit(cache=True, parallel=True)
 def wage_log_density(residual, nu, eta, sigma):
     """log φ((residual − ν − η)/σ) − log σ for every row, ν, and (η, σ) pair (e = η index · n_σ + σ index).
@@ -199,14 +332,15 @@ def wage_log_density(residual, nu, eta, sigma):
 @dataclass
 class _CachedSolution:
     key: tuple
-    choice_log_prob: np.ndarray
+    choice_log_prob: np.ndarray   # per row (R, T, M, M) log λ; for the forward recursion every choice probability
     model: object
 
 
 class KWLikelihood:
     """Log-likelihood of a panel under the part-1 model, for any parameter values.
 
-    ``loglik_per_person(values)`` returns one log-likelihood per person. The dynamic programme is
+    ``loglik_per_person(values)`` returns one log-likelihood per person (conditional on the first
+    observed province; see :func:`location_draws` for the initial state). The dynamic programme is
     re-solved only when a parameter that moves choices changes: the last solution is cached, so
     finite differences in wage-only parameters (and the type share) cost one kernel call each.
     A missing wage (NaN in the panel) contributes no wage density ψ while the year's choice still
@@ -214,7 +348,7 @@ class KWLikelihood:
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
-                 n_nu: int = 3):
+                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None):
         from mig_lib.kw import model as kw_model
 
         self.geography, self.panel, self.params = geography, panel, params
@@ -226,7 +360,18 @@ class KWLikelihood:
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
         if outside.any():
             raise ParameterError(f"panel ages must lie in [{self.ages[0]}, {self.ages[-1]}]")
-        self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel)
+        self.home_remembered = bool(home_remembered)
+        self.forward = (not panel.observed_every_year) if forward is None else bool(forward)
+        if not self.forward and not panel.observed_every_year:
+            raise ParameterError("argument 'forward' = False is not allowed for a panel with years between "
+                                 "observations: only the forward recursion sums over the unobserved years")
+        if self.forward:
+            # years between observations: the forward recursion sums over the unobserved states
+            self.previous = panel.location.copy()
+            self.draw_here = self.draw_previous = np.zeros(panel.n_rows, dtype=np.int64)
+            self.n_draws = np.ones(panel.n_people, dtype=np.int64)
+        else:
+            self.previous, self.draw_here, self.draw_previous, self.n_draws = location_draws(panel, home_remembered)
         self.age_index = panel.age - self.ages[0]
         self.choice_rows = np.flatnonzero(panel.choice >= 0)
         self.wage_observed = np.isfinite(panel.wage)
@@ -261,6 +406,12 @@ class KWLikelihood:
         model = self.build_model(values)
         solution = solve(model)
         self.n_solves += 1
+        if self.forward:
+            out = solution.all_choice_probabilities()
+            self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+            return self._cache[key]
         n_types, m = model.n_types, model.n_match
         out = np.zeros((self.panel.n_rows, n_types, m, m))
         # one vectorised call over the reachable (row, m0, m1) triples and both types
@@ -298,6 +449,11 @@ class KWLikelihood:
         wage = self.wage_log_density(values)
         share = values["type1_share"]
         weights = np.log(np.array([share, 1.0 - share]))
+        if self.forward:
+            total, per_type = person_log_likelihoods_forward(
+                self.panel.person_start, self.panel.home, self.age_index, self.panel.location, self.panel.gap,
+                cached.choice_log_prob, wage, weights, self.home_remembered)
+            return (total, per_type) if by_type else total
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
             cached.choice_log_prob, wage, weights, self.n_nu)
@@ -332,5 +488,15 @@ def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], 
         excluded["gamma_adjacent"] = "no two provinces of this geography share a border"
     if geography.n < 3:
         excluded["gamma_previous"] = "with two provinces every move returns to the previous one"
+    for name, values in (("alpha_rent", geography.rent), ("alpha_house_price", geography.house_price)):
+        if values is None or np.ptp(values) == 0:
+            excluded[name] = ("no housing table loaded (mig_lib.kw.geography.load_amenities): the index is the same "
+                              "in every province")
+    if geography.culture is None:
+        excluded["gamma_culture"] = "no cultural proximity index attached to the geography (C = 0)"
+        excluded["gamma_culture_type2"] = excluded["gamma_culture"]
+    for name in params.names:
+        if name.startswith("amenity_") and name[len("amenity_"):] not in geography.codes:
+            excluded[name] = "a province effect of a province outside this geography"
     names = [n for n in params.names if n not in excluded]
     return names, {n: why for n, why in excluded.items() if n in params}

@@ -6,11 +6,17 @@ province"), and the location-match draws remembered at l0 and at l1.  Each year 
 province j to live in next year.  Timing follows Kennan and Walker (2011): the period payoff is
 earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
 
-    u_h(x, j) = alpha0 * (mu_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
-                + dialect premium * 1{l0 != h, same dialect group as h} + amenity_{l0}
+    u_h(x, j) = alpha0 * (mu_{l0} + rho_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
+                + dialect premium * 1{l0 != h, same dialect group as h}
+                + a_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_h h_{l0}   (amenity_utility)
                 - Delta_tau(x, j)
     Delta_tau(x, j) = [gamma0_tau + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
-                       + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}] * 1{j != l0}
+                       + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}
+                       - gamma_{C,tau} C(h, j)] * 1{j != l0}
+
+After the last model age the person stays where they are forever (``terminal="stay"``): the value
+of ending at (l, m) is u(l, m) / (1 - beta), so a move at the last age is worth what it is worth
+forever after, not one year's flow (which would make the last age a moving spike).
 
 The match index m combines the wage match nu (n_nu points) and the optional preference match xi
 (n_xi points): m = s_nu * n_xi + s_xi, n_match = n_nu * n_xi equally likely combinations.  The wage
@@ -30,6 +36,12 @@ from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.geography import PERSONS_PER_POPULATION_UNIT, Geography
 
 AGES_DEFAULT = tuple(range(20, 60))
+#: The age at which the age terms of the moving cost and of the wage profile are zero: gamma4 and
+#: G are functions of age, never of a position in the model's age grid.
+AGE_ORIGIN = 20
+#: What follows the last model age: "stay" (the person stays where they are forever and earns the
+#: last age's flow utility every year, discounted: no end-of-life moving spike) or "none" (v = 0).
+TERMINAL_VALUES = ("stay", "none")
 N_TYPES = 2
 N_ETA = 7
 N_SIGMA_EPS = 4
@@ -37,13 +49,22 @@ KM_PER_DISTANCE_UNIT = 1000.0
 KM_PER_MILE = 1.609344
 
 
-def default_parameters() -> ParameterTable:
+def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
     """The model's parameter table (name, value, lower, upper, paper symbol, meaning).
 
     Values marked KW are Kennan and Walker (2011, Table II col. 1) estimates for U.S. interstate moves
     (distance converted from per 1,000 miles to per 1,000 km); all other values are ILLUSTRATIVE
     choices for the Chinese setting, to be replaced by the estimates of the chapter's second part.
+
+    ``amenity_names`` adds a coefficient ``alpha_amenity_<name>`` per amenity covariate of a loaded
+    amenity table; ``province_effects`` (province codes) adds an amenity fixed effect
+    ``amenity_<code>`` for each, the first code being the normalisation (a_j = 0, not in the table).
     """
+    extra = [(f"alpha_amenity_{name}", 0.0, -10.0, 10.0, rf"\alpha_{{Y,\mathrm{{{name}}}}}",
+              f"utility per unit of the amenity indicator {name} (illustrative: 0)") for name in amenity_names]
+    extra += [(f"amenity_{code}", 0.0, -10.0, 10.0, rf"a_{{\mathrm{{{code}}}}}",
+               f"amenity fixed effect of {code}, relative to {province_effects[0]} (illustrative: 0)")
+              for code in list(province_effects)[1:]]
     return ParameterTable([
         ("beta", 0.95, 0.0, 0.999, r"\beta", "discount factor (KW: 0.95)"),
         ("alpha_income", 0.15, 0.0, 5.0, r"\alpha_0",
@@ -51,6 +72,10 @@ def default_parameters() -> ParameterTable:
         ("home_premium", 0.60, -5.0, 10.0, r"\alpha^H", "utility of living in the home (hukou) province (illustrative)"),
         ("dialect_premium", 0.10, -5.0, 5.0, r"\alpha^D",
          "utility of living away from home inside the home dialect group (illustrative)"),
+        ("alpha_rent", 0.0, -10.0, 10.0, r"\alpha_r",
+         "utility per unit of the rent index r_j, Delta_r(r) = alpha_r r (illustrative: 0; no rent data shipped)"),
+        ("alpha_house_price", 0.0, -10.0, 10.0, r"\alpha_h",
+         "utility per unit of the house-price index h_j, Delta_h(h) = alpha_h h (illustrative: 0; no data shipped)"),
         ("gamma0_type1", 4.790, -10.0, 30.0, r"\gamma_{0,1}", "moving-cost intercept, type 1 (KW: 4.790)"),
         ("gamma0_type2", 6.50, -10.0, 30.0, r"\gamma_{0,2}", "moving-cost intercept, type 2 (illustrative)"),
         ("gamma_distance", 0.265 / KM_PER_MILE, -5.0, 10.0, r"\gamma_1",
@@ -63,20 +88,49 @@ def default_parameters() -> ParameterTable:
          "moving-cost reduction per 10 million residents of the destination (illustrative)"),
         ("gamma_hukou", 0.50, -5.0, 10.0, r"\gamma_{H}",
          "hukou friction: extra cost of moving to a province other than home (illustrative)"),
+        ("gamma_culture", 0.50, -5.0, 10.0, r"\gamma_{C,1}",
+         "type 1 (attached to places near home): adaptation-cost reduction per unit of cultural proximity "
+         "C(h, j) of home and destination (illustrative)"),
+        ("gamma_culture_type2", 0.0, -5.0, 10.0, r"\gamma_{C,2}",
+         "type 2 (no attachment): adaptation-cost reduction per unit of C(h, j) (illustrative: 0)"),
         ("nu_sd", 0.60, 0.0, 10.0, r"\sigma_\nu", "s.d. of the location match nu, 10,000 yuan (illustrative)"),
         ("xi_sd", 0.30, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
         # wage-noise scales are bounded away from 0: sigma_eps = 0 makes the wage density degenerate
-        # (the likelihood is not finite), and a zero eta spread is a boundary where the estimator's
-        # transform and standard errors break down. 1e-6 keeps the likelihood finite while moving the
-        # estimator's logit coordinates of the default values by only ~1e-7 (a bound of 0.01 moved the
-        # estimation page's start enough to end at a different point)
-        ("eta_sd", 0.50, 1e-6, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
-        ("sigma_eps_low", 0.20, 1e-6, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
-        ("sigma_eps_high", 0.80, 1e-6, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
-    ])
+        # (the likelihood is not finite), and a zero eta point is a boundary where the estimator's
+        # transform and standard errors break down
+        ("eta_1", 0.25, 0.01, 10.0, r"\eta(5)", "person effect eta: support points 0, ±eta_1, ±eta_2, ±eta_3 (10,000 yuan; illustrative)"),
+        ("eta_2", 0.50, 0.01, 10.0, r"\eta(6)", "second positive support point of eta (illustrative)"),
+        ("eta_3", 0.75, 0.01, 10.0, r"\eta(7)", "third positive support point of eta (illustrative)"),
+        ("sigma_eps_1", 0.20, 0.01, 10.0, r"\sigma_\varepsilon(1)", "transitory-wage s.d., support point 1 of 4 (illustrative)"),
+        ("sigma_eps_2", 0.40, 0.01, 10.0, r"\sigma_\varepsilon(2)", "transitory-wage s.d., support point 2 of 4 (illustrative)"),
+        ("sigma_eps_3", 0.60, 0.01, 10.0, r"\sigma_\varepsilon(3)", "transitory-wage s.d., support point 3 of 4 (illustrative)"),
+        ("sigma_eps_4", 0.80, 0.01, 10.0, r"\sigma_\varepsilon(4)", "transitory-wage s.d., support point 4 of 4 (illustrative)"),
+    ] + extra)
+
+
+def amenity_utility(geography: Geography, params: ParameterTable) -> np.ndarray:
+    """(L,) the draft's section 3.4 terms of flow utility in each province:
+
+    a_j + Σ_k α_k Y_{k,j} + α_r r_j + α_h h_j, with a_j the geography's fixed amenity values plus
+    the table's province effects ``amenity_<code>`` (absent codes: 0).
+    """
+    missing = [f"alpha_amenity_{n}" for n in geography.amenity_names if f"alpha_amenity_{n}" not in params]
+    if missing:
+        raise ParameterError(f"the geography has amenity covariates without coefficients {missing} in the parameter "
+                             "table: build it with default_parameters(amenity_names=geography.amenity_names)")
+    total = np.asarray(geography.amenity, dtype=float).copy()
+    total += np.array([params[f"amenity_{c}"] if f"amenity_{c}" in params else 0.0 for c in geography.codes])
+    if geography.amenity_covariates is not None:
+        coefficients = np.array([params[f"alpha_amenity_{n}"] for n in geography.amenity_names])
+        total += geography.amenity_covariates @ coefficients
+    if geography.rent is not None:
+        total += params["alpha_rent"] * geography.rent
+    if geography.house_price is not None:
+        total += params["alpha_house_price"] * geography.house_price
+    return total
 
 
 def support_points(sd: float, n: int) -> np.ndarray:
@@ -100,6 +154,7 @@ class KWModel:
     match_utility: np.ndarray    # (M,) alpha0 * nu[s_nu] + xi[s_xi], m = s_nu * n_xi + s_xi
     location_utility: np.ndarray  # (H, L) utility of home h living in l (income, home, dialect, amenity)
     moving_cost: np.ndarray      # (T, H, L, L) cost of l0 -> j without age term and return discount
+    terminal: str = "stay"       # see TERMINAL_VALUES
 
     @property
     def n_locations(self) -> int:
@@ -127,8 +182,20 @@ class KWModel:
 
     @property
     def age_cost(self) -> np.ndarray:
-        """(A,) gamma4 * (age - first age): the age part of the moving cost."""
-        return self.params["gamma_age"] * (self.ages - self.ages[0]).astype(float)
+        """(A,) gamma4 * (age - 20): the age part of the moving cost, whatever the first model age."""
+        return self.params["gamma_age"] * (self.ages - AGE_ORIGIN).astype(float)
+
+    @property
+    def terminal_value(self) -> np.ndarray:
+        """(H, L, M) value after the last age of living in l with match m (home h).
+
+        "stay": u/(1 - beta), the flow utility of the last age received every year forever (no
+        move is possible after the last age, so no moving cost); "none": 0.
+        """
+        flow = self.location_utility[:, :, None] + self.match_utility[None, None, :]
+        if self.terminal == "none":
+            return np.zeros_like(flow)
+        return np.ascontiguousarray(flow / (1.0 - self.beta))
 
     @property
     def return_discount(self) -> float:
@@ -148,13 +215,18 @@ class KWModel:
     def with_params(self, **values) -> "KWModel":
         """The same model with some parameters changed."""
         return build_model(self.geography, self.params.with_values(**values), ages=self.ages,
-                           n_nu=self.n_nu, n_xi=self.n_xi)
+                           n_nu=self.n_nu, n_xi=self.n_xi, terminal=self.terminal)
 
 
 def build_model(geography: Geography, params: ParameterTable | None = None, ages=AGES_DEFAULT,
-                n_nu: int = 3, n_xi: int = 1) -> KWModel:
-    """Precompute the arrays of the model for a geography and a parameter table."""
+                n_nu: int = 3, n_xi: int = 1, terminal: str = "stay") -> KWModel:
+    """Precompute the arrays of the model for a geography and a parameter table.
+
+    ``terminal`` says what follows the last age (see ``TERMINAL_VALUES``).
+    """
     params = default_parameters() if params is None else params
+    if terminal not in TERMINAL_VALUES:
+        raise ParameterError(f"argument 'terminal' = {terminal!r} is not allowed: expected one of {TERMINAL_VALUES}")
     ages = np.asarray(list(ages), dtype=np.int64)
     if ages.ndim != 1 or len(ages) < 1 or np.any(np.diff(ages) != 1):
         raise ParameterError(f"argument 'ages' = {list(ages)!r} is not allowed: expected consecutive integer ages")
@@ -169,8 +241,11 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
 
     home = np.eye(L, dtype=bool)  # [h, l]: l is the home province h
     same_dialect_away = geography.same_dialect() & ~home
-    location_utility = (p["alpha_income"] * geography.mean_income[None, :] + p["home_premium"] * home
-                        + p["dialect_premium"] * same_dialect_away + geography.amenity[None, :])
+    # rho_j (local welfare: subsidies, tax relief, talent programmes) is income the person receives
+    # for living in j but that is not in the observed wage: it moves choices, not wages
+    welfare = np.zeros(L) if geography.local_welfare is None else np.asarray(geography.local_welfare, dtype=float)
+    location_utility = (p["alpha_income"] * (geography.mean_income + welfare)[None, :] + p["home_premium"] * home
+                        + p["dialect_premium"] * same_dialect_away + amenity_utility(geography, p)[None, :])
 
     # cost[tau, h, l0, j]; types differ only in the intercept, homes only in the hukou friction
     common = (p["gamma_distance"] * geography.distance_km / KM_PER_DISTANCE_UNIT
@@ -178,26 +253,34 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
               - p["gamma_population"] * (geography.population / PERSONS_PER_POPULATION_UNIT)[None, :])
     intercepts = np.array([p["gamma0_type1"], p["gamma0_type2"]])
     hukou = p["gamma_hukou"] * ~home  # [h, j]
-    cost = intercepts[:, None, None, None] + common[None, None, :, :] + hukou[None, :, None, :]
+    # adaptation: a destination culturally close to one's home is cheaper to settle in, by type:
+    # the draft's two types, attached to places near home or not
+    culture_by_type = np.array([p["gamma_culture"], p["gamma_culture_type2"]])
+    culture = (np.zeros((1, L, L)) if geography.culture is None
+               else culture_by_type[:, None, None] * geography.culture[None, :, :])  # [tau, h, j]
+    cost = (intercepts[:, None, None, None] + common[None, None, :, :] + hukou[None, :, None, :]
+            - culture[:, :, None, :])
     cost = cost * ~home[None, None, :, :]  # no cost of staying (j == l0)
     return KWModel(geography=geography, params=params, ages=ages, n_nu=int(n_nu), n_xi=int(n_xi),
                    nu_points=nu, xi_points=xi, match_utility=match_utility,
                    location_utility=np.ascontiguousarray(location_utility, dtype=np.float64),
-                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64))
+                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64), terminal=terminal)
 
 
 def eta_points(params: ParameterTable) -> np.ndarray:
-    """The 7 equally likely, equally spaced, symmetric person-effect points eta with s.d. eta_sd."""
-    grid = np.linspace(-1.0, 1.0, N_ETA)
-    return params["eta_sd"] * grid / np.sqrt(np.mean(grid ** 2))
+    """The 7 equally likely points of the person effect, symmetric about 0 (draft 4.1.3, KW 2011):
+    -eta_3, -eta_2, -eta_1, 0, eta_1, eta_2, eta_3. The centre is 0 because mu_j and G(a) carry
+    the mean wage; three parameters describe the spread."""
+    positive = np.array([params["eta_1"], params["eta_2"], params["eta_3"]])
+    return np.concatenate([-positive[::-1], [0.0], positive])
 
 
 def sigma_eps_points(params: ParameterTable) -> np.ndarray:
     """The 4 equally likely transitory-wage standard deviations."""
-    return np.linspace(params["sigma_eps_low"], params["sigma_eps_high"], N_SIGMA_EPS)
+    return np.array([params[f"sigma_eps_{k}"] for k in range(1, N_SIGMA_EPS + 1)])
 
 
 def wage_age_profile(params: ParameterTable, ages) -> np.ndarray:
     """G(age) = slope * (age - 20) + curvature * (age - 20)^2 (10,000 yuan)."""
-    years = np.asarray(ages, dtype=float) - AGES_DEFAULT[0]
+    years = np.asarray(ages, dtype=float) - AGE_ORIGIN
     return params["wage_age_slope"] * years + params["wage_age_curvature"] * years ** 2

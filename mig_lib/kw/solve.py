@@ -4,7 +4,7 @@ The expected value v̄(x) = E max_j [v(x, j) + zeta_j] with EV1 shocks is the lo
 choice-specific values (up to Euler's constant, which we drop: it shifts every v̄ by the same
 constant per remaining year and cancels from choice probabilities)
 
-    v(x, j)  = u_h(x, j) + beta * E[v̄(x') | x, j]          (v = 0 after the last age)
+    v(x, j)  = u_h(x, j) + beta * E[v̄(x') | x, j]          (v̄ after the last age: model.terminal_value)
     v̄(x)    = log sum_j exp v(x, j)
 
 and the transition (eq 8) is never stored as a matrix: staying keeps x, returning to l1 swaps the
@@ -57,7 +57,8 @@ class KWSolution:
 
     def _kernel_args(self):
         m = self.model
-        return (self.V, m.location_utility, m.match_utility, m.moving_cost, m.age_cost, m.beta, m.return_discount)
+        return (self.V, m.terminal_value, m.location_utility, m.match_utility, m.moving_cost, m.age_cost, m.beta,
+                m.return_discount)
 
     def choice_values(self, tau, home, age_index, l0, l1, m0, m1) -> np.ndarray:
         """(N, L) choice-specific values v(x, j) at N arbitrary states (int arrays of length N)."""
@@ -103,7 +104,7 @@ def _as_state_arrays(solution: KWSolution, *state):
 # --------------------------------------------------------------------------------------------
 
 @njit(cache=True)
-def _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row):
+def _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row):
     """row[j] = -Delta(l0 -> j) + beta * mean_s v̄(j, l0, s, m0), the value of moving to a new j."""
     L = row.shape[0]
     M = V.shape[5]
@@ -113,15 +114,14 @@ def _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row):
             row[j] = -np.inf
             continue
         continuation = 0.0
-        if not last:
-            for s in range(M):
-                continuation += V[t, h, a + 1, j, l0, s, m0]
-            continuation /= M
+        for s in range(M):
+            continuation += terminal[h, j, s] if last else V[t, h, a + 1, j, l0, s, m0]
+        continuation /= M
         row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation
 
 
 @njit(cache=True, parallel=True)
-def _solve_shared_kernel(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
+def _solve_shared_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
     T, H, A, L, _, M, _ = V.shape
     for th in prange(T * H):
         t = th // H
@@ -134,7 +134,7 @@ def _solve_shared_kernel(V, location_utility, match_utility, moving_cost, age_co
             last = a == A - 1
             for l0 in range(L):
                 for m0 in range(M):
-                    _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+                    _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
                     row_max = -np.inf
                     for j in range(L):
                         if row[j] > row_max:
@@ -154,14 +154,13 @@ def _solve_shared_kernel(V, location_utility, match_utility, moving_cost, age_co
                         else:
                             new_sum = before[l1] + after[l1]
                         for m1 in range(M):
-                            stay = 0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1]
+                            stay = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
                             if l1 == l0:
                                 top = max(stay, row_max)
                                 total = math.exp(stay - top) + new_sum * math.exp(row_max - top)
                             else:
                                 back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-                                if not last:
-                                    back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+                                back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
                                 top = max(stay, back, row_max)
                                 total = (math.exp(stay - top) + math.exp(back - top)
                                          + new_sum * math.exp(row_max - top))
@@ -169,7 +168,7 @@ def _solve_shared_kernel(V, location_utility, match_utility, moving_cost, age_co
 
 
 @njit(cache=True, parallel=True)
-def _solve_fused_kernel(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
+def _solve_fused_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
     T, H, A, L, _, M, _ = V.shape
     for th in prange(T * H):
         t = th // H
@@ -180,17 +179,16 @@ def _solve_fused_kernel(V, location_utility, match_utility, moving_cost, age_cos
             last = a == A - 1
             for l0 in range(L):
                 for m0 in range(M):
-                    _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+                    _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
                     base = location_utility[h, l0] + match_utility[m0]
                     for l1 in range(L):
                         for m1 in range(M):
                             for j in range(L):
                                 values[j] = row[j]
-                            values[l0] = 0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1]
+                            values[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
                             if l1 != l0:
                                 back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-                                if not last:
-                                    back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+                                back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
                                 values[l1] = back
                             top = values[0]
                             for j in range(1, L):
@@ -203,7 +201,7 @@ def _solve_fused_kernel(V, location_utility, match_utility, moving_cost, age_cos
 
 
 @njit(cache=True, parallel=True)
-def _choice_values_batch(V, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
+def _choice_values_batch(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
                          tau, home, age_index, l0s, l1s, m0s, m1s):
     N = tau.shape[0]
     A = V.shape[2]
@@ -212,16 +210,15 @@ def _choice_values_batch(V, location_utility, match_utility, moving_cost, age_co
     for i in prange(N):
         t, h, a, l0, l1, m0, m1 = tau[i], home[i], age_index[i], l0s[i], l1s[i], m0s[i], m1s[i]
         row = np.empty(L)
-        _new_location_row(V, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+        _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
         last = a == A - 1
         base = location_utility[h, l0] + match_utility[m0]
         for j in range(L):
             out[i, j] = base + row[j]
-        out[i, l0] = base + (0.0 if last else beta * V[t, h, a + 1, l0, l1, m0, m1])
+        out[i, l0] = base + beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
         if l1 != l0:
             back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-            if not last:
-                back += beta * V[t, h, a + 1, l1, l0, m1, m0]
+            back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
             out[i, l1] = base + back
     return out
 
@@ -246,7 +243,7 @@ def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None)
     if V.shape != expected or V.dtype != np.float64 or not V.flags.c_contiguous:
         raise ParameterError(f"argument 'out' must be a C-contiguous float64 array of shape {expected}")
     kernel = _solve_shared_kernel if method == "shared" else _solve_fused_kernel
-    kernel(V, model.location_utility, model.match_utility, model.moving_cost, model.age_cost,
+    kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost, model.age_cost,
            model.beta, model.return_discount)
     return KWSolution(model=model, V=V, method=method)
 
@@ -255,24 +252,25 @@ def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None)
 # references
 # --------------------------------------------------------------------------------------------
 
-def numpy_age_step(V_next, location_utility_h, match_utility, cost_th, age_cost_a, beta, return_discount):
+def numpy_age_step(V_next, location_utility_h, match_utility, cost_th, age_cost_a, beta, return_discount,
+                   terminal_h=None):
     """One backward step for one (type, home) in numpy: returns v̄ (L, L, M, M) at this age.
 
-    ``V_next`` is v̄ at the next age, or None at the last age (v = 0 afterwards).
+    ``V_next`` is v̄ at the next age, or None at the last age; then ``terminal_h`` (L, M) is the
+    value of ending in (l, m) (None: 0).
     """
     L = cost_th.shape[0]
     M = match_utility.shape[0]
     off_diagonal = ~np.eye(L, dtype=bool)
     cost = cost_th + age_cost_a * off_diagonal                              # [l0, j]
     if V_next is None:
-        continuation = np.zeros((L, L, M, M, L))
-        returned = np.zeros((L, L, M, M))
-        stayed = np.zeros((L, L, M, M))
-    else:
-        new_mean = V_next.mean(axis=2)                                      # [j, l0, m0]
-        continuation = np.broadcast_to(new_mean.transpose(1, 2, 0)[:, None, :, None, :], (L, L, M, M, L)).copy()
-        returned = V_next.transpose(1, 0, 3, 2)                             # [l0, l1, m0, m1] -> v̄(l1, l0, m1, m0)
-        stayed = V_next
+        # the terminal value depends on where one ends and its match only: v̄(l0, l1, m0, m1) = W(l0, m0)
+        W = np.zeros((L, M)) if terminal_h is None else terminal_h
+        V_next = np.broadcast_to(W[:, None, :, None], (L, L, M, M))
+    new_mean = V_next.mean(axis=2)                                          # [j, l0, m0]
+    continuation = np.broadcast_to(new_mean.transpose(1, 2, 0)[:, None, :, None, :], (L, L, M, M, L)).copy()
+    returned = V_next.transpose(1, 0, 3, 2)                                 # [l0, l1, m0, m1] -> v̄(l1, l0, m1, m0)
+    stayed = V_next
     values = beta * continuation - cost[:, None, None, None, :]
     diag = np.arange(L)
     values[diag, :, :, :, diag] = beta * stayed[diag]                      # j == l0: stay
@@ -291,7 +289,7 @@ def solve_numpy(model: KWModel) -> KWSolution:
             for a in range(model.n_ages - 1, -1, -1):
                 V[t, h, a] = numpy_age_step(V_next, model.location_utility[h], model.match_utility,
                                             model.moving_cost[t, h], model.age_cost[a], model.beta,
-                                            model.return_discount)
+                                            model.return_discount, model.terminal_value[h])
                 V_next = V[t, h, a]
     return KWSolution(model=model, V=V, method="numpy")
 
@@ -302,6 +300,7 @@ def solve_python(model: KWModel) -> KWSolution:
         raise ParameterError("solve_python is a reference for tiny geographies: the problem is too large")
     T, H, A, L, M = model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_match
     beta = model.beta
+    W = model.terminal_value
     V = allocate_values(model)
     for t in range(T):
         for h in range(H):
@@ -316,13 +315,14 @@ def solve_python(model: KWModel) -> KWSolution:
                                 for j in range(L):
                                     if j == l0:
                                         cost = 0.0
-                                        future = 0.0 if last else V[t, h, a + 1, l0, l1, m0, m1]
+                                        future = W[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
                                     elif j == l1:
                                         cost = model.moving_cost[t, h, l0, j] + model.age_cost[a] - model.return_discount
-                                        future = 0.0 if last else V[t, h, a + 1, l1, l0, m1, m0]
+                                        future = W[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0]
                                     else:
                                         cost = model.moving_cost[t, h, l0, j] + model.age_cost[a]
-                                        future = 0.0 if last else sum(V[t, h, a + 1, j, l0, s, m0] for s in range(M)) / M
+                                        future = (sum(W[h, j, s] for s in range(M)) / M if last
+                                                  else sum(V[t, h, a + 1, j, l0, s, m0] for s in range(M)) / M)
                                     values.append(flow - cost + beta * future)
                                 top = max(values)
                                 V[t, h, a, l0, l1, m0, m1] = top + math.log(sum(math.exp(v - top) for v in values))

@@ -16,8 +16,9 @@ SMALL = ["BJ", "HE", "SH", "GD"]
 @pytest.fixture(scope="module")
 def results():
     geo = load_china(SMALL)
-    params = default_parameters().with_values(gamma0_type1=3.0, gamma0_type2=4.0)
-    scenarios = standard_scenarios(params, subsidy=2.0, income_province="HE", income_rise=2.0)
+    params = default_parameters().with_values(gamma0_type1=3.5, gamma0_type2=4.5)
+    scenarios = standard_scenarios(params, subsidy=2.0, income_province="HE", income_rise=2.0,
+                                   talent_province="HE", talent_subsidy=2.0)
     return geo, params, run_scenarios(geo, params, scenarios, n_people=400, seed=5, n_years=10)
 
 
@@ -49,6 +50,9 @@ def test_policies_move_migration_the_expected_way(results):
     assert table.loc["no_home_premium", "migration_rate"] > base
     # a richer Hebei attracts a larger share of the moves
     assert table.loc["income_rise", "share_to_HE"] > table.loc["baseline", "share_to_HE"]
+    # a residence subsidy is income for choices exactly like a mean-income rise of the same size
+    assert table.loc["talent_subsidy", "migration_rate"] == table.loc["income_rise", "migration_rate"]
+    assert table.loc["talent_subsidy", "share_to_HE"] == table.loc["income_rise", "share_to_HE"]
     shares = table[[c for c in table.columns if c.startswith("share_to_")]]
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
 
@@ -64,3 +68,18 @@ def test_unknown_province_is_an_error():
     geo = load_china(SMALL)
     with pytest.raises(ParameterError, match="'ZZ'"):
         simulate_scenario(geo, default_parameters(), Scenario("x", "", income_change={"ZZ": 1.0}), 10, 0)
+
+
+def test_talent_subsidy_is_welfare_not_wage():
+    geo = load_china(SMALL)
+    params = default_parameters()
+    subsidised = simulate_scenario(geo, params, Scenario("t", "", welfare_change={"SH": 1.0}), 300, 2)
+    baseline = simulate_scenario(geo, params, Scenario("b", ""), 300, 2)
+    # same draws; where people live differs, but the wage equation has no rho: wages of person-years
+    # in the same province, age and draws are identical
+    merged = subsidised.merge(baseline, on=["person", "age"], suffixes=("", "_base"))
+    same_place = merged["location"] == merged["location_base"]
+    same_match = merged["nu"] == merged["nu_base"]
+    assert (same_place & same_match).sum() > 100
+    np.testing.assert_allclose(merged.loc[same_place & same_match, "wage"], merged.loc[same_place & same_match, "wage_base"])
+    assert (subsidised["location"] == geo.index("SH")).mean() > (baseline["location"] == geo.index("SH")).mean()

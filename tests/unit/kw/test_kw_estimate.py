@@ -128,9 +128,9 @@ def test_kw_recovery_with_other_true_parameters():
     from mig_lib.kw.model import default_parameters
 
     geo = load_china(["BJ", "HE", "SH"])
-    truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_sd=0.8,
-                                             sigma_eps_low=0.3)
-    names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_sd", "sigma_eps_low"]
+    truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_3=1.1,
+                                             sigma_eps_1=0.3)
+    names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_3", "sigma_eps_1"]
     frame = simulate_estimation_panel(geo, truth, n_people=300, n_years=8, seed=11)
     result, _ = estimate_kw(geo, frame, truth, names, nelder_mead_check=False)
     records = {**{f"estimate/{n}": result.estimate[n] for n in names}, **{f"se/{n}": result.se[n] for n in names},
@@ -187,7 +187,7 @@ def test_a_collinear_pair_is_flat_at_the_hessians_accuracy():
 def test_kw_bounds_exclude_degenerate_wage_noise():
     from mig_lib.kw.model import default_parameters
 
-    for name in ("sigma_eps_low", "sigma_eps_high", "eta_sd"):
+    for name in ("sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4", "eta_1", "eta_2", "eta_3"):
         with pytest.raises(ParameterError, match=f"parameter '{name}' = 0.0 is not allowed"):
             default_parameters().with_values(**{name: 0.0})
 

@@ -98,9 +98,10 @@ def code_panel(geo, rows):
     return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True)
 
 
-def brute_force_loglik(geo, params, rows_by_person, n_nu=3):
+def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True):
     """Eq 11-12 literally: enumerate (type, eta, sigma, nu at every arrival), track the state x
-    forward with eq 8, multiply choice probabilities and wage densities in levels."""
+    forward with eq 8, multiply choice probabilities and wage densities in levels. A person first
+    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``."""
     model = build_model(geo, params=params, n_nu=n_nu)
     solution = solve(model)
     nu, eta, sig = model.nu_points, eta_points(params), sigma_eps_points(params)
@@ -110,13 +111,16 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3):
     for rows in rows_by_person:
         locs = [index[r[3]] for r in rows]
         home = index[rows[0][5]]
-        arrivals = 1 + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
+        away = home_remembered and locs[0] != home
+        arrivals = 1 + away + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
         mixture = 0.0
         for tau, share in ((0, params["type1_share"]), (1, 1 - params["type1_share"])):
             total, count = 0.0, 0
             for combo in itertools.product(range(n_nu), repeat=arrivals):
                 for e, s in itertools.product(range(len(eta)), range(len(sig))):
                     l0, l1, m0, m1, used, product = locs[0], locs[0], combo[0], combo[0], 1, 1.0
+                    if away:
+                        l1, m1, used = home, combo[1], 2
                     for t, row in enumerate(rows):
                         age = row[2]
                         if t > 0:
@@ -156,6 +160,30 @@ def test_model_likelihood_matches_brute_force(tiny_geography):
     np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person), rtol=1e-10)
 
 
+def test_panel_starting_away_from_home_remembers_home(tiny_geography):
+    """KW's initial condition: first seen in SH with home BJ, the state is (SH, BJ, ν_SH, ν_BJ)."""
+    geo = tiny_geography
+    params = default_parameters().with_values(type1_share=0.4, gamma0_type1=2.0, gamma_previous=1.5)
+    paths = {0: [("SH", 8.1), ("BJ", 4.0), ("BJ", 3.6)],            # goes home: a return to the remembered BJ
+             1: [("GD", 6.0), ("SH", 8.5), ("BJ", 3.9), ("GD", 5.8)],  # home BJ forgotten after the move to SH
+             2: [("SH", 7.2), ("SH", 7.9)]}
+    homes = {0: "BJ", 1: "BJ", 2: "GD"}
+    rows = [(p, 2010 + t, 31 + t, loc, w, homes[p]) for p, path in paths.items() for t, (loc, w) in enumerate(path)]
+    panel = code_panel(geo, rows)
+    by_person = [[r for r in rows if r[0] == p] for p in paths]
+    remembered = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60)).loglik_per_person(params.values)
+    np.testing.assert_allclose(remembered, brute_force_loglik(geo, params, by_person), rtol=1e-10)
+    forgotten = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60),
+                             home_remembered=False).loglik_per_person(params.values)
+    np.testing.assert_allclose(forgotten, brute_force_loglik(geo, params, by_person, home_remembered=False),
+                               rtol=1e-10)
+    # the two initial conditions differ, and only for people who start away from home
+    assert np.all(np.abs(remembered - forgotten) > 1e-6)
+    # with home remembered, the first row's remembered province is home
+    previous, _, _, n_draws = location_draws(panel)
+    assert previous[0] == geo.index("BJ") and n_draws[0] == 2
+
+
 def test_one_year_histories_sum_to_one(tiny_geography):
     """Σ_j ∫ L(w, j) dw = 1 for a person observed for one wage and one choice."""
     geo = tiny_geography
@@ -181,7 +209,7 @@ def test_gradient_agrees_with_central_difference(tiny_geography):
     table = default_parameters()
     likelihood = KWLikelihood(geo, code_panel(geo, rows), table, ages=range(20, 60))
     names = ["alpha_income", "gamma0_type1", "gamma_distance", "nu_sd", "type1_share", "wage_age_slope",
-             "eta_sd", "sigma_eps_high"]
+             "eta_2", "sigma_eps_4"]
     ours = loglik_gradient(likelihood.loglik_per_person, table, names)
     reference = numerical_gradient(likelihood.loglik_per_person, table, names, step=1e-6)
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-6)
@@ -194,10 +222,10 @@ def test_wage_only_changes_reuse_the_solution(tiny_geography):
     cached = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60))
     cached.loglik_per_person({})
     first = cached.n_solves
-    a = cached.loglik_per_person({"eta_sd": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8})
+    a = cached.loglik_per_person({"eta_2": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8})
     assert cached.n_solves == first
     fresh = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60))
-    np.testing.assert_allclose(a, fresh.loglik_per_person({"eta_sd": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8}))
+    np.testing.assert_allclose(a, fresh.loglik_per_person({"eta_2": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8}))
     cached.loglik_per_person({"gamma_hukou": 1.0})
     assert cached.n_solves == first + 1
 

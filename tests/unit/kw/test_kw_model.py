@@ -43,9 +43,10 @@ def test_many_support_points_approach_the_normal_sd():
 def test_eta_and_sigma_eps_points():
     p = default_parameters()
     eta = eta_points(p)
-    assert len(eta) == 7 and np.allclose(eta, -eta[::-1]) and np.std(eta) == pytest.approx(p["eta_sd"])
+    assert len(eta) == 7 and np.allclose(eta, -eta[::-1]) and eta[3] == 0.0
+    assert list(eta[4:]) == [p["eta_1"], p["eta_2"], p["eta_3"]]
     sig = sigma_eps_points(p)
-    assert len(sig) == 4 and sig[0] == p["sigma_eps_low"] and sig[-1] == p["sigma_eps_high"]
+    assert list(sig) == [p["sigma_eps_1"], p["sigma_eps_2"], p["sigma_eps_3"], p["sigma_eps_4"]]
     assert wage_age_profile(p, [20])[0] == 0.0
 
 
@@ -54,14 +55,17 @@ def test_moving_cost_by_hand(china_model):
     h, l0, j = g.index("SC"), g.index("SC"), g.index("GD")
     by_hand = (p["gamma0_type2"] + p["gamma_distance"] * g.distance_km[l0, j] / 1000
                - p["gamma_adjacent"] * g.adjacent[l0, j] - p["gamma_population"] * g.population[j] / 1e7
-               + p["gamma_hukou"])
+               + p["gamma_hukou"] - p["gamma_culture_type2"] * g.culture[h, j])
     assert cost[1, h, l0, j] == pytest.approx(by_hand)
-    # moving back home carries no hukou friction; neighbours are cheaper by gamma_adjacent
+    # moving back home carries no hukou friction and the largest cultural proximity (C(h, h) = 1)
+    assert g.culture[h, h] == pytest.approx(1.0)
     assert cost[0, h, j, h] == pytest.approx(p["gamma0_type1"] + p["gamma_distance"] * g.distance_km[j, h] / 1000
-                                             - p["gamma_population"] * g.population[h] / 1e7)
+                                             - p["gamma_population"] * g.population[h] / 1e7 - p["gamma_culture"])
     assert np.all(np.diagonal(cost, axis1=2, axis2=3) == 0)
     off = ~np.eye(31, dtype=bool)
-    assert np.allclose((cost[1] - cost[0])[:, off], p["gamma0_type2"] - p["gamma0_type1"])
+    attachment = (p["gamma_culture"] - p["gamma_culture_type2"]) * g.culture[:, None, :]   # [h, l0, j]
+    difference = p["gamma0_type2"] - p["gamma0_type1"] + np.broadcast_to(attachment, cost[0].shape)
+    assert np.allclose((cost[1] - cost[0])[:, off], difference[:, off])
 
 
 def test_location_utility_by_hand(china_model):
@@ -91,3 +95,31 @@ def test_with_params_rebuilds_arrays(china_model):
 def test_bad_model_arguments(kwargs, fragment):
     with pytest.raises(ParameterError, match=fragment):
         build_model(load_china(["BJ", "SH"]), **kwargs)
+
+
+def test_cultural_proximity_index():
+    from mig_lib.kw.geography import cultural_proximity, entropy_weights, tree_similarity
+
+    geo = load_china()
+    index, parts = cultural_proximity(geo)
+    assert np.allclose(index, index.T) and np.allclose(np.diag(index), 1.0) and index.min() > 0
+    weights = [w for w, _ in parts.values()]
+    assert sum(weights) == pytest.approx(1.0) and min(weights) > 0
+    # eq 13 on the dialect tree: same subgroup 1, two Mandarin subgroups 1/2, Mandarin vs Wu 1/3, vs Tibetan 1/4
+    s = tree_similarity(["Jilu Mandarin", "Jilu Mandarin", "Beijing Mandarin", "Wu", "Tibetan"])
+    assert list(s[0]) == pytest.approx([1.0, 1.0, 0.5, 1 / 3, 0.25])
+    # entropy weights: a constant indicator carries no information, so the other takes all the weight
+    assert entropy_weights([np.ones((3, 3)), np.array([[1, 0.1, 0.9], [0.1, 1, 0.5], [0.9, 0.5, 1]])]) \
+        == pytest.approx([0.0, 1.0])
+    # a user matrix joins with the given weights; the sub-geography keeps the 31-province index
+    cuisine = np.eye(geo.n) * 0.5 + 0.5
+    index2, parts2 = cultural_proximity(geo, extra={"cuisine": cuisine},
+                                        weights={"distance decay": 1, "dialect similarity": 1, "cuisine": 2})
+    assert parts2["cuisine"][0] == pytest.approx(0.5)
+    np.testing.assert_allclose(index2, 0.25 * parts["distance decay"][1] + 0.25 * parts["dialect similarity"][1]
+                               + 0.5 * cuisine)
+    sub = load_china(["BJ", "SH", "GD"])
+    keep = [geo.index(c) for c in sub.codes]
+    np.testing.assert_allclose(sub.culture, index[np.ix_(keep, keep)])
+    with pytest.raises(ParameterError, match="extra similarity 'bad'"):
+        cultural_proximity(geo, extra={"bad": np.ones((2, 2))})

@@ -48,13 +48,32 @@ def test_expected_value_is_logsumexp_of_choice_values(small_solution):
 
 
 def test_last_age_two_provinces_is_a_binary_logit():
-    model = build_model(load_china(["BJ", "TJ"]), ages=[59], n_nu=1)
+    model = build_model(load_china(["BJ", "TJ"]), ages=[59], n_nu=1, terminal="none")
     sol = solve(model)
-    # at the last age v(x, j) = u(x, j): moving BJ -> TJ with home BJ costs moving_cost[tau, 0, 0, 1]
+    # with nothing after the last age v(x, j) = u(x, j): moving BJ -> TJ with home BJ costs moving_cost[tau, 0, 0, 1]
     for tau in (0, 1):
         cost = model.moving_cost[tau, 0, 0, 1] + model.age_cost[0]
         p = sol.choice_probabilities([tau], [0], [0], [0], [0], [0], [0])[0]
         assert p[1] == pytest.approx(1 / (1 + np.exp(cost)), rel=1e-12)
+
+
+def test_last_age_with_staying_forever_after_is_a_binary_logit():
+    geo = load_china(["BJ", "TJ"])
+    model = build_model(geo, ages=[59], n_nu=1)
+    p = model.params
+    sol = solve(model)
+    # written from the equations: after 59 the person lives where they are forever, so a move at 59
+    # gains beta/(1 - beta) times the difference in flow utility (home BJ: TJ is away from home)
+    flow = {k: p["alpha_income"] * geo.mean_income[k] + p["home_premium"] * (k == 0)
+            + p["dialect_premium"] * (k != 0 and geo.dialect_group[k] == geo.dialect_group[0]) for k in (0, 1)}
+    for tau, intercept, attachment in ((0, p["gamma0_type1"], p["gamma_culture"]),
+                                       (1, p["gamma0_type2"], p["gamma_culture_type2"])):
+        cost = (intercept + p["gamma_distance"] * geo.distance_km[0, 1] / 1000 - p["gamma_adjacent"]
+                - p["gamma_population"] * geo.population[1] / 1e7 + p["gamma_hukou"] + p["gamma_age"] * (59 - 20)
+                - attachment * geo.culture[0, 1])
+        gain = p["beta"] / (1 - p["beta"]) * (flow[1] - flow[0])
+        prob = sol.choice_probabilities([tau], [0], [0], [0], [0], [0], [0])[0]
+        assert prob[1] == pytest.approx(1 / (1 + np.exp(cost - gain)), rel=1e-12)
 
 
 def test_myopic_people_choose_by_flow_utility_only():
