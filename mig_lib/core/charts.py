@@ -16,11 +16,13 @@ The website renderer also makes single-view charts (one mark, or layers of marks
 text column (Vega-Lite's ``width="container"``), so a chart drawn 560 px wide in the notebook
 fills a desktop column and shrinks to a phone. Faceted and concatenated charts cannot follow
 their container; the book's stylesheet scales their drawing down to the column instead, so
-chapters keep those narrow (two panels side by side at most).
+chapters keep those narrow (two panels side by side at most). Titles become page text above
+the chart, which wraps where a drawn title would be cut off.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import uuid
@@ -63,7 +65,11 @@ def _book_theme() -> alt.theme.ThemeConfig:
             "mark": {"color": PALETTE["blue"]},
             "title": {"anchor": "start", "fontSize": 14, "offset": 8},
             "axis": {"labelFontSize": 11, "titleFontSize": 12},
-            "legend": {"labelFontSize": 11, "titleFontSize": 12},
+            # Under the plot, entries one below the other: a legend on the right takes half
+            # of a phone's width, and a long row of entries runs off it.
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom",
+                       "symbolDirection": "vertical", "gradientDirection": "horizontal",
+                       "labelLimit": 0},
         }
     }
 
@@ -92,7 +98,29 @@ def fit_to_column(spec: dict) -> dict:
     return spec
 
 
-_TEMPLATE = """<div id="{div}" class="mig-lib-chart{extra_class}"></div>
+def _lines(text: object) -> str:
+    parts = text if isinstance(text, list) else [text]
+    return "<br>".join(html.escape(str(part)) for part in parts if part)
+
+
+def title_as_html(spec: dict) -> tuple[dict, str]:
+    """Take the chart's title out of the drawing and return it as HTML text above the chart.
+
+    Vega draws a title on one line, cut off where it is wider than a phone; as page text it wraps
+    with the column, and scaled-down composite charts keep it readable.
+    """
+    title = spec.get("title")
+    if not title:
+        return spec, ""
+    heading, subtitle = (title.get("text"), title.get("subtitle")) if isinstance(title, dict) else (title, None)
+    spec = {key: value for key, value in spec.items() if key != "title"}
+    text = f'<p class="mig-lib-chart-heading">{_lines(heading)}</p>'
+    if subtitle:
+        text += f'<p class="mig-lib-chart-subtitle">{_lines(subtitle)}</p>'
+    return spec, f'<div class="mig-lib-chart-title">{text}</div>\n'
+
+
+_TEMPLATE = """{title}<div id="{div}" class="mig-lib-chart{extra_class}"></div>
 <script type="text/javascript">
 (function draw() {{
   if (typeof window.vegaEmbed !== "function") {{ return setTimeout(draw, 30); }}
@@ -105,7 +133,8 @@ _TEMPLATE = """<div id="{div}" class="mig-lib-chart{extra_class}"></div>
 def _static_renderer(spec: dict, **_: object) -> dict:
     div = "vis-" + uuid.uuid4().hex[:12]
     fitted = fits_container(spec)
-    return {"text/html": _TEMPLATE.format(div=div, spec=json.dumps(fit_to_column(spec)),
+    spec, title = title_as_html(fit_to_column(spec))
+    return {"text/html": _TEMPLATE.format(div=div, spec=json.dumps(spec), title=title,
                                           extra_class=" mig-lib-chart-fluid" if fitted else "")}
 
 

@@ -105,3 +105,16 @@ def test_website_renderer_marks_fluid_charts():
     assert 'class="mig-lib-chart"' in fixed and "container" not in fixed
     embedded = json.loads(fixed.split('vegaEmbed("#', 1)[1].split(", ", 1)[1].rsplit(", {actions", 1)[0])
     assert embedded == faceted
+
+
+def test_website_titles_become_page_text():
+    chart = alt.Chart(_frame()).mark_line().encode(x="x:Q", y="y:Q")
+    titled = chart.properties(title=alt.Title("Who moves <first>", subtitle=["line one", "line two"])).to_dict()
+    spec, text = charts.title_as_html(titled)
+    assert "title" not in spec and "title" in titled
+    assert text == ('<div class="mig-lib-chart-title"><p class="mig-lib-chart-heading">Who moves &lt;first&gt;</p>'
+                    '<p class="mig-lib-chart-subtitle">line one<br>line two</p></div>\n')
+    plain = chart.properties(title="Plain").to_dict()
+    assert charts.title_as_html(plain)[1] == '<div class="mig-lib-chart-title"><p class="mig-lib-chart-heading">Plain</p></div>\n'
+    untitled = chart.to_dict()
+    assert charts.title_as_html(untitled) == (untitled, "")
