@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# cffconvert needs jsonschema<4, which the book's environment cannot have: a venv of its own.
+CFFCONVERT := $(VENV)/cffconvert/bin/cffconvert
 
 .PHONY: book test unit bench clean distclean browser page
 
@@ -13,6 +15,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[book,test]"
 	touch $(STAMP)
+
+$(CFFCONVERT): tests/requirements-cffconvert.txt | $(STAMP)
+	$(PYTHON) -m venv $(VENV)/cffconvert
+	$(VENV)/cffconvert/bin/python -m pip install --quiet -r tests/requirements-cffconvert.txt
+	touch $(CFFCONVERT)
 
 ## book: the website, into _build/html (warnings are errors)
 book: $(STAMP)
@@ -25,9 +32,11 @@ page: $(STAMP)
 ## test: unit tests, every chapter through papermill, the website in a real browser
 # Unit tests spread over both cores; then the notebooks (every chapter, then the site build that
 # executes them at book size) run one at a time, since each numba-parallel kernel uses both cores.
-test: $(STAMP) browser
-	$(PY) -m pytest -n 2 tests/unit tests/test_binder.py
-	$(PY) -m pytest -p no:xdist tests/test_chapters.py tests/test_site.py
+# tests/test_open_book.py validates CITATION.cff and lints the workflow; test_open_book_site.py
+# reads the site that test_site.py built (licence footer, citation and reproducibility pages).
+test: $(STAMP) $(CFFCONVERT) browser
+	$(PY) -m pytest -n 2 tests/unit tests/test_binder.py tests/test_open_book.py
+	$(PY) -m pytest -p no:xdist tests/test_chapters.py tests/test_site.py tests/test_open_book_site.py
 
 ## unit: the fast unit tests only
 unit: $(STAMP)

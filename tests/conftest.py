@@ -9,27 +9,11 @@ import yaml
 
 from mig_lib.core import DATA_DIR
 from mig_lib.core import REPO_ROOT as ROOT
+from mig_lib.core.sitebuild import toc_files  # noqa: F401  (the tests' list of pages)
 
 PUBLISHED = DATA_DIR / "published"
 CHAPTER_PARAMS = ROOT / "tests" / "chapter_params"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def toc_files() -> list[str]:
-    """Every file of the book, in reading order, as paths without suffix (from _toc.yml)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return files
 
 
 def source_of(page: str) -> Path:

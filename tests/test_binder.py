@@ -69,3 +69,24 @@ def test_constraints_cover_the_pins():
                    if not l.startswith("-e"))
     wrong = {n: (v, locked.get(n)) for n, v in declared.items() if locked.get(n) != v}
     assert not wrong, f"pyproject pin vs constraints.txt: {wrong}"
+
+
+def test_readme_papermill_recipe_runs_without_an_activated_venv(tmp_path):
+    """The README's papermill recipe calls the venv's tools by path and passes a list with -y."""
+    import json
+    import shlex
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text()
+    recipe = next(line for line in readme.splitlines() if "papermill - " in line)
+    command = recipe.split("  #", 1)[0].replace("out.ipynb", shlex.quote(str(tmp_path / "out.ipynb")))
+    # --prepare-only: papermill injects the parameters without executing the chapter
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    run = subprocess.run(["bash", "-c", f"set -o pipefail; {command} --prepare-only"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    notebook = json.loads((tmp_path / "out.ipynb").read_text())
+    injected = next(c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", []))
+    source = "".join(injected["source"])
+    assert 'provinces = ["BJ", "SH", "GD"]' in source, source
+    assert "-y" in recipe and "lists" in recipe

@@ -10,11 +10,14 @@ Replication of Liao, Wang, Wang & Yip (NBER w27767). Modules, one per verb:
 * :mod:`~mig_lib.bht.experiments` -- the seven policy experiments.
 """
 
-from mig_lib.bht.calibrate import Calibration, CalibrationTargets, calibrate, model_implications, table2_values
-from mig_lib.bht.equilibrium import (Allocation, EquilibriumError, allocate, equilibrium_residuals, regime, theorem2_decomposition,
-                                     migration_gains, net_gains, solve_equilibrium)
-from mig_lib.bht.experiments import (EXPERIMENTS, ExperimentResult, comparative_statics, full_benefits_paper_pattern, percent_changes,
-                                     run_all, run_experiment)
+from mig_lib.bht.calibrate import (Calibration, CalibrationTargets, calibrate, floating_share_region, model_implications,
+                                   table2_values)
+from mig_lib.bht.equilibrium import (TYPES, Allocation, EquilibriumError, allocate, equilibrium_residuals,
+                                     largest_violation, migration_gains, net_gains, net_gains_at, regime,
+                                     solve_equilibrium, solve_paper_pattern, theorem2_decomposition,
+                                     type_conditions)
+from mig_lib.bht.experiments import (EXPERIMENTS, PRINTED_PATTERNS, ExperimentResult, comparative_statics,
+                                     percent_changes, run_all, run_equilibrium, run_experiment)
 from mig_lib.bht.household import PLACES, HouseholdChoice, fertility, household_choice, utility
 from mig_lib.bht.model import PopulationStocks, paper_parameters, population_stocks
 from mig_lib.bht.outcomes import fertility_by_group, table4_columns, table5_columns, table6_columns
@@ -22,8 +25,10 @@ from mig_lib.bht.outcomes import fertility_by_group, table4_columns, table5_colu
 __all__ = [
     "Allocation", "Calibration", "CalibrationTargets", "EXPERIMENTS", "EquilibriumError", "ExperimentResult",
     "HouseholdChoice", "PLACES", "PopulationStocks", "allocate", "calibrate", "equilibrium_residuals",
-    "fertility", "fertility_by_group", "full_benefits_paper_pattern", "household_choice", "migration_gains",
+    "fertility", "fertility_by_group", "household_choice", "migration_gains",
     "model_implications", "net_gains", "paper_parameters", "percent_changes", "population_stocks", "run_all",
     "run_experiment", "solve_equilibrium", "table2_values", "table4_columns", "table5_columns",
     "table6_columns", "theorem2_decomposition", "utility", "regime", "comparative_statics",
+    "TYPES", "PRINTED_PATTERNS", "largest_violation", "net_gains_at", "run_equilibrium",
+    "solve_paper_pattern", "type_conditions", "floating_share_region",
 ]

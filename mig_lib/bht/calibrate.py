@@ -66,6 +66,7 @@ def calibrate(floating_shares=(0.05, 0.20, 0.75), targets: CalibrationTargets | 
     share_S, share_PH, share_PL = (float(s) for s in floating_shares)
     targets = targets or CalibrationTargets()
     params = presets or paper_parameters()
+    _check_presets(params)
     lam = params["lam"]
     stocks = population_stocks(targets.U_over_R, targets.H_over_L, targets.S_over_U, targets.PH_over_PL)
 
@@ -106,6 +107,16 @@ def calibrate(floating_shares=(0.05, 0.20, 0.75), targets: CalibrationTargets | 
             return fertility_by_group(trial, stocks, allocate(trial, stocks, chi_H, chi_L))[group] \
                 - targets.fertility[group]
 
+        gap_lo, gap_hi = gap(lo), gap(hi)
+        if not gap_lo * gap_hi < 0:
+            cap = (f"; the biological limit n_max = {params['n_max']:g} binds below it"
+                   if params["n_max"] < targets.fertility[group] * 1.5 else "")
+            rule = ("; under the kinked fine high-preference adults never go below the quota"
+                    if params["kinked_fine"] == 1.0 else "")
+            raise ParameterError(
+                f"calibration cannot match the {group} fertility target {targets.fertility[group]:.4f} "
+                f"(children per adult) by {name!r} in [{lo:g}, {hi:g}]: the model gives "
+                f"{gap_lo + targets.fertility[group]:.4f} to {gap_hi + targets.fertility[group]:.4f}{cap}{rule}")
         params = params.with_values({name: brentq(gap, lo, hi, xtol=1e-15, rtol=1e-15)})
 
     solve_for("phi_high", "private_L", 1e-3, 50.0)   # private low-skilled: phi_high only
@@ -126,6 +137,37 @@ def calibrate(floating_shares=(0.05, 0.20, 0.75), targets: CalibrationTargets | 
     params = params.with_values(Gamma_H=gains["H_high"], Gamma_L=gains["L_low"])
     return Calibration(params=params, stocks=stocks, benchmark=bench, targets=targets,
                        floating_shares=(share_S, share_PH, share_PL))
+
+
+def floating_share_region(targets: CalibrationTargets | None = None, lam: float = 0.15) -> dict[str, float]:
+    """The private low-skilled shares of the floating population that imply a mixed equilibrium.
+
+    Step 1 of the calibration gives ``chi_H = ((1 - s_PL) F / H - lam) / (1 - lam)`` and
+    ``chi_L = s_PL F / (lam L)`` with ``F`` the floating population; both must lie in (0, 1), so
+    ``s_PL`` must lie strictly between the two bounds returned (the split of ``1 - s_PL`` between
+    the public and private high-skilled sectors is free). Later steps can still fail, each with
+    its own error.
+    """
+    targets = targets or CalibrationTargets()
+    stocks = population_stocks(targets.U_over_R, targets.H_over_L, targets.S_over_U, targets.PH_over_PL)
+    floating = stocks.U / targets.U_over_U_plus - stocks.U
+    return {"private_L_above": max(0.0, 1.0 - stocks.H / floating),
+            "private_L_below": min(1.0, 1.0 - lam * stocks.H / floating, lam * stocks.L / floating)}
+
+
+def _check_presets(params: ParameterTable) -> None:
+    """Legal parameter values at which the calibration's inversions have no answer."""
+    if params["rho"] == 0.0:
+        raise ParameterError("parameter 'rho' = 0.0 is not allowed in calibrate: with Cobb-Douglas "
+                             "private technology the skill premium does not depend on psi, so the "
+                             "skill-premium target cannot pin psi; use rho != 0 (the solver accepts rho = 0)")
+    if not 0.0 < params["lam"] < 1.0:
+        raise ParameterError(f"parameter 'lam' = {params['lam']!r} is not allowed in calibrate: the mixed "
+                             "equilibrium it inverts needs both preference types, so lam must be in (0, 1)")
+    if params["mu_tax"] != params["mu"]:
+        raise ParameterError(f"parameters 'mu' = {params['mu']!r} and 'mu_tax' = {params['mu_tax']!r} differ in "
+                             "the presets: the calibration holds them equal (set both); experiments may "
+                             "change one alone")
 
 
 def model_implications(calibration: Calibration) -> dict[str, float]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.bht.calibrate import Calibration
-from mig_lib.bht.equilibrium import Allocation, allocate, migration_gains, solve_equilibrium
+from mig_lib.bht.equilibrium import (Allocation, EquilibriumError, allocate, largest_violation, net_gains_at, regime,
+                                     solve_equilibrium, solve_paper_pattern, type_conditions)
 from mig_lib.bht.model import FINE_RATES
 from mig_lib.bht.outcomes import table4_columns, table5_columns, table6_columns
 
@@ -38,8 +39,10 @@ EXPERIMENTS: dict[str, tuple[str, Callable[[ParameterTable], ParameterTable]]] =
     "land_tenure_15y": ("15 years of guaranteed land tenure", lambda p: p.with_values(delta=15.0 / 36.0)),
 }
 
-#: The migration pattern the paper reports for full urban benefits (a pure fertility-based SME).
-PAPER_PATTERN_FULL_BENEFITS = {"chi_H": 0.0, "chi_L": 1.0}
+#: Rows whose printed allocation is not what the paper's own pattern solves to: the pattern the
+#: paper reports is imposed (full urban benefits: a pure fertility-based SME; solving the
+#: paper's pattern there gives chi_H = chi_L = 1 instead).
+PRINTED_PATTERNS = {"full_urban_benefits": {"chi_H": 0.0, "chi_L": 1.0}}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class ExperimentResult:
     table5: dict[str, float]
     table6: dict[str, float]
     net_gains: dict[str, float]   # gain - Gamma of the four rural types at the allocation
+    conditions: dict[str, dict[str, float]]  # every type's share, net gain, requirement, violation
+
+    @property
+    def violation(self) -> float:
+        """Largest violation of any type's equilibrium condition (0 when all hold)."""
+        return max(c["violation"] for c in self.conditions.values())
+
+    @property
+    def regime(self) -> str:
+        return regime(self.params, self.allocation)
 
     def columns(self) -> dict[str, dict[str, float]]:
         return {"table4": self.table4, "table5": self.table5, "table6": self.table6}
@@ -69,34 +82,46 @@ def evaluate(calibration: Calibration, name: str, label: str, params: ParameterT
              alloc: Allocation) -> ExperimentResult:
     """Table 4-6 columns and the net gains of every type at a given allocation."""
     stocks = calibration.stocks
-    gains = migration_gains(params, alloc)
-    net = {k: v - (params["Gamma_H"] if k.startswith("H") else params["Gamma_L"]) for k, v in gains.items()}
     return ExperimentResult(name=name, label=label, params=params, allocation=alloc,
                             table4=table4_columns(stocks, alloc),
                             table5=table5_columns(params, stocks, alloc),
-                            table6=table6_columns(stocks, alloc), net_gains=net)
+                            table6=table6_columns(stocks, alloc), net_gains=net_gains_at(params, alloc),
+                            conditions=type_conditions(params, alloc))
 
 
-def run_experiment(calibration: Calibration, name: str) -> ExperimentResult:
-    """Solve the equilibrium of one named experiment."""
-    params = experiment_parameters(calibration, name)
+def run_experiment(calibration: Calibration, name: str, params: ParameterTable | None = None) -> ExperimentResult:
+    """The paper's allocation of one named experiment (what its printed row reports).
+
+    The paper's pattern is solved (:func:`solve_paper_pattern`), or, for the rows in
+    :data:`PRINTED_PATTERNS`, the printed pattern imposed. The result carries every type's
+    condition: a positive ``violation`` means the allocation is not an equilibrium of the model.
+    ``params`` replaces the experiment's parameters (e.g. with the kinked fine switched on).
+    """
+    params = experiment_parameters(calibration, name) if params is None else params
+    if name in PRINTED_PATTERNS:
+        alloc = allocate(params, calibration.stocks, **PRINTED_PATTERNS[name])
+    else:
+        alloc = solve_paper_pattern(params, calibration.stocks)
+    return evaluate(calibration, name, EXPERIMENTS[name][0], params, alloc)
+
+
+def run_equilibrium(calibration: Calibration, name: str, params: ParameterTable | None = None) -> ExperimentResult:
+    """The model's four-type equilibrium of one named experiment (:func:`solve_equilibrium`)."""
+    params = experiment_parameters(calibration, name) if params is None else params
     alloc = solve_equilibrium(params, calibration.stocks)
     return evaluate(calibration, name, EXPERIMENTS[name][0], params, alloc)
 
 
-def full_benefits_paper_pattern(calibration: Calibration) -> ExperimentResult:
-    """Full urban benefits with the paper's reported migration pattern (chi_H=0, chi_L=1) imposed."""
-    params = experiment_parameters(calibration, "full_urban_benefits")
-    alloc = allocate(params, calibration.stocks, **PAPER_PATTERN_FULL_BENEFITS)
-    return evaluate(calibration, "full_urban_benefits_paper_pattern",
-                    "Full urban benefits (paper's pattern imposed)", params, alloc)
-
-
-def run_all(calibration: Calibration) -> dict[str, ExperimentResult]:
-    """Every experiment of Tables 4-6, plus the full-benefits row with the paper's pattern."""
-    results = {name: run_experiment(calibration, name) for name in EXPERIMENTS}
-    results["full_urban_benefits_paper_pattern"] = full_benefits_paper_pattern(calibration)
-    return results
+def run_all(calibration: Calibration, four_type: bool = False,
+            transform: Callable[[ParameterTable], ParameterTable] | None = None) -> dict[str, ExperimentResult]:
+    """Every experiment of Tables 4-6: the paper's allocations, or with ``four_type`` the model's
+    four-type equilibria. ``transform`` is applied to every experiment's parameters."""
+    run = run_equilibrium if four_type else run_experiment
+    out = {}
+    for name in EXPERIMENTS:
+        params = experiment_parameters(calibration, name)
+        out[name] = run(calibration, name, transform(params) if transform else params)
+    return out
 
 
 def percent_changes(result: ExperimentResult, benchmark: ExperimentResult) -> dict[str, dict[str, float]]:
@@ -110,29 +135,34 @@ def percent_changes(result: ExperimentResult, benchmark: ExperimentResult) -> di
 
 
 def comparative_statics(calibration: Calibration, name: str, values, tied: tuple[str, ...] = ()) -> "pd.DataFrame":
-    """Solve the equilibrium for every value of one parameter, other parameters calibrated.
+    """Solve the four-type equilibrium for every value of one parameter, others calibrated.
 
-    One row per value: the migration fractions, the regime, Tables 4-6 columns and the net gains
-    (gain - Gamma) of the two types whose behaviour the mixed equilibrium assumes (high-skilled
-    low-preference should move: >= 0; low-skilled high-preference should stay: <= 0). Values at
-    which the solver cannot certify a unique equilibrium get the regime 'not unique' and NaNs.
+    One row per value: the moving share of each type, the regime (checked on all four types),
+    Tables 4-6 columns, and the largest violation of any type's condition at the paper's
+    pattern solved at that value (``paper_pattern_violation``). Values at which the solver
+    cannot certify an equilibrium get the regime 'no certified equilibrium' and NaNs.
     Parameters named in ``tied`` move together with ``name`` (e.g. ``mu`` and ``mu_tax``).
     """
     import pandas as pd
-
-    from mig_lib.bht.equilibrium import EquilibriumError, regime
 
     calibration.params.row(name)  # unknown names raise ParameterError
     rows = []
     for value in values:
         params = calibration.params.with_values({n: float(value) for n in (name, *tied)})
         try:
+            paper = solve_paper_pattern(params, calibration.stocks)
+            paper_violation = largest_violation(params, paper)[0]
+        except EquilibriumError:
+            paper_violation = float("nan")
+        try:
             alloc = solve_equilibrium(params, calibration.stocks)
         except EquilibriumError:
-            rows.append({name: float(value), "regime": "not unique"})
+            rows.append({name: float(value), "regime": "no certified equilibrium",
+                         "paper_pattern_violation": paper_violation})
             continue
         result = evaluate(calibration, "statics", "", params, alloc)
-        rows.append({name: float(value), "regime": regime(alloc.chi_H, alloc.chi_L), **result.table4,
-                     **result.table5, **result.table6,
-                     "net_gain_H_low": result.net_gains["H_low"], "net_gain_L_high": result.net_gains["L_high"]})
+        rows.append({name: float(value), "regime": result.regime,
+                     **{f"share_{k}": v for k, v in alloc.moving_shares().items()},
+                     **result.table4, **result.table5, **result.table6,
+                     "paper_pattern_violation": paper_violation})
     return pd.DataFrame(rows)

@@ -10,9 +10,14 @@ income and the fertility choice solves the first-order condition (eq. 17)
 
     epsilon * phi * n**(epsilon - 1) = beta * (1 - beta) * (cost + fine),
 
-independent of income (Proposition 1). Only high-preference adults pay (or, below the quota,
-receive) the fine: the paper's non-degenerate case has the quota binding for them alone, and the
-tables are reproduced with the fine linear in ``n - quota`` (a subsidy below the quota).
+independent of income (Proposition 1). Two fine rules (parameter ``kinked_fine``):
+
+* 0 (the replication default): only high-preference adults pay the fine, linear in ``n - quota``
+  (a subsidy below the quota). This reproduces the printed tables.
+* 1 (the paper's eqs. 10, 12-14): everybody pays ``sigma * max(n - quota, 0)``, whatever the
+  preference type. The objective is concave with a kink at the quota, so the optimum is the
+  unfined optimum if that is below the quota, else the fined optimum if that is above it, else
+  the quota itself.
 """
 
 from __future__ import annotations
@@ -44,6 +49,13 @@ def fertility(phi, unit_cost, fine_per_child, beta, epsilon, n_max=np.inf):
     Capped at the biological limit ``n_max`` (the objective is concave in ``n``, so the capped
     optimum is the minimum of the two). Works elementwise on arrays.
     """
+    if isinstance(unit_cost, float) and isinstance(fine_per_child, float) and isinstance(phi, float):
+        # scalar fast path: the equilibrium solvers call this thousands of times
+        marginal_cost = beta * (1.0 - beta) * (unit_cost + fine_per_child)
+        if not marginal_cost > 0:
+            raise ParameterError("argument 'unit_cost' + 'fine_per_child' must be positive: "
+                                 "with a zero marginal cost of children fertility is unbounded")
+        return min((epsilon * phi / marginal_cost) ** (1.0 / (1.0 - epsilon)), n_max)
     marginal_cost = beta * (1.0 - beta) * (np.asarray(unit_cost) + np.asarray(fine_per_child))
     if np.any(marginal_cost <= 0):
         raise ParameterError("argument 'unit_cost' + 'fine_per_child' must be positive: "
@@ -52,14 +64,30 @@ def fertility(phi, unit_cost, fine_per_child, beta, epsilon, n_max=np.inf):
     return np.minimum(n, n_max)
 
 
-def disposable_income(n, net_income, unit_cost, fine_per_child, quota):
-    """Income left for consumption and bequests after child costs and the (linear) fine."""
-    return net_income - n * unit_cost - fine_per_child * (n - quota)
+def fine_paid(n, fine_per_child, quota, kinked=False):
+    """The fine (negative: subsidy) at fertility ``n``: linear ``sigma (n - quota)`` or the
+    paper's kinked ``sigma max(n - quota, 0)``."""
+    excess = np.asarray(n) - quota
+    return fine_per_child * (np.maximum(excess, 0.0) if kinked else excess)
 
 
-def utility(n, phi, net_income, unit_cost, fine_per_child, quota, beta, epsilon, benefit=0.0):
+def disposable_income(n, net_income, unit_cost, fine_per_child, quota, kinked=False):
+    """Income left for consumption and bequests after child costs and the fine."""
+    return net_income - n * unit_cost - fine_paid(n, fine_per_child, quota, kinked)
+
+
+def kinked_fertility(phi, unit_cost, fine_per_child, quota, beta, epsilon, n_max=np.inf):
+    """Optimal children under the kinked fine ``sigma max(n - quota, 0)`` (eqs. 10, 12-14, 18)."""
+    free = float(fertility(phi, unit_cost, 0.0, beta, epsilon, n_max))
+    if free <= quota:
+        return free
+    fined = float(fertility(phi, unit_cost, fine_per_child, beta, epsilon, n_max))
+    return min(max(fined, quota), n_max)
+
+
+def utility(n, phi, net_income, unit_cost, fine_per_child, quota, beta, epsilon, benefit=0.0, kinked=False):
     """Indirect utility at fertility ``n`` (the value functions V^R, V^S, V^{P,.} of the paper)."""
-    disposable = disposable_income(n, net_income, unit_cost, fine_per_child, quota)
+    disposable = disposable_income(n, net_income, unit_cost, fine_per_child, quota, kinked)
     return beta * (1.0 - beta) * disposable + phi * n ** epsilon + benefit
 
 
@@ -76,17 +104,33 @@ class HouseholdChoice:
 def place_rules(params: ParameterTable, place: str, wage: float, high_preference: bool) -> tuple[float, float, float]:
     """(child-rearing cost per child, fine per child above the quota, quota) at a place.
 
-    Costs and fines are proportional to the gross income ``wage``; only high-preference adults
-    face the fine (see the module docstring).
+    Costs and fines are proportional to the gross income ``wage``. Under the linear rule only
+    high-preference adults face the fine; under the kinked rule everybody does (module docstring).
     """
+    return _place_rules(params.values, place, wage, high_preference)
+
+
+def _place_rules(p: dict, place: str, wage: float, high_preference: bool) -> tuple[float, float, float]:
     if place not in PLACES:
         raise ParameterError(f"argument 'place' = {place!r} is not allowed: expected one of "
                              + ", ".join(PLACES))
-    p = params.values
     cost_name, fine_names, quota_name = PLACES[place]
-    unit_cost = CHILD_REARING_SHARE * p[cost_name] * wage
-    fine = sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD if high_preference else 0.0
+    unit_cost = float(CHILD_REARING_SHARE * p[cost_name] * wage)
+    fined = high_preference or _kinked(p["kinked_fine"])
+    fine = float(sum(p[name] for name in fine_names) * wage / YEARS_PER_PERIOD) if fined else 0.0
     return unit_cost, fine, p[quota_name]
+
+
+def kinked_rule(params: ParameterTable) -> bool:
+    """Whether ``params`` use the paper's kinked fine (``kinked_fine`` = 1) or the linear one (0)."""
+    return _kinked(params["kinked_fine"])
+
+
+def _kinked(value: float) -> bool:
+    if value not in (0.0, 1.0):
+        raise ParameterError(f"parameter 'kinked_fine' = {value!r} is not allowed: expected 0 (linear "
+                             "fine, the replication default) or 1 (the paper's kinked fine)")
+    return value == 1.0
 
 
 def household_choice(params: ParameterTable, place: str, wage: float, high_preference: bool,
@@ -100,15 +144,20 @@ def household_choice(params: ParameterTable, place: str, wage: float, high_prefe
     if not wage > 0:
         raise ParameterError(f"argument 'wage' = {wage!r} is not allowed: expected a positive income")
     p = params.values
-    unit_cost, fine, quota = place_rules(params, place, wage, high_preference)
+    unit_cost, fine, quota = _place_rules(p, place, wage, high_preference)
     phi = p["phi_high"] if high_preference else p["phi_low"]
-    n = float(fertility(phi, unit_cost, fine, p["beta"], p["epsilon"], p["n_max"]))
+    kinked = _kinked(p["kinked_fine"])
+    if kinked:
+        n = kinked_fertility(phi, unit_cost, fine, quota, p["beta"], p["epsilon"], p["n_max"])
+    else:
+        n = float(fertility(phi, unit_cost, fine, p["beta"], p["epsilon"], p["n_max"]))
     net_income = wage * (1.0 - tax_rate)
-    disposable = disposable_income(n, net_income, unit_cost, fine, quota)
+    excess = n - quota
+    disposable = net_income - n * unit_cost - fine * (max(excess, 0.0) if kinked else excess)
+    beta = p["beta"]
     return HouseholdChoice(
         n=n,
-        bequest=p["beta"] * disposable / n,
-        consumption=(1.0 - p["beta"]) * disposable,
-        utility=float(utility(n, phi, net_income, unit_cost, fine, quota, p["beta"],
-                              p["epsilon"], benefit)),
+        bequest=beta * disposable / n,
+        consumption=(1.0 - beta) * disposable,
+        utility=beta * (1.0 - beta) * disposable + phi * n ** p["epsilon"] + benefit,
     )

@@ -60,11 +60,15 @@ _ROWS = [
     ("n_max", 2.75, 0.0, 10.0, r"n_{\max}", "biological limit per adult (5.5 per couple)"),
     ("k0_U", 0.25, 1e-9, 10.0, r"\tilde{\kappa}^0_U", "urban child-rearing cost, share of the wage"),
     ("k0_R", 0.4386, 1e-9, 10.0, r"\tilde{\kappa}^0_R", "rural child-rearing cost, share of income (calibrated)"),
-    ("k_R", 1.5928, 0.0, 100.0, r"\tilde{\sigma}_R", "basic rural above-quota fine, years of income"),
-    ("k_U", 1.6654, 0.0, 100.0, r"\tilde{\sigma}_U", "basic urban above-quota fine, years of income"),
-    ("k_H", 5.3123, 0.0, 100.0, r"\tilde{\sigma}_H", "extra fine, rural high-skilled (calibrated)"),
-    ("k_S", 2.1439, 0.0, 100.0, r"\tilde{\sigma}_S", "extra fine, public sector (calibrated)"),
-    ("k_PH", 0.2382, 0.0, 100.0, r"\tilde{\sigma}^H_P", "extra fine, private high-skilled (calibrated)"),
+    ("k_R", 1.5928, 0.0, 1000.0, r"\tilde{\sigma}_R", "basic rural above-quota fine, years of income"),
+    ("k_U", 1.6654, 0.0, 1000.0, r"\tilde{\sigma}_U", "basic urban above-quota fine, years of income"),
+    ("k_H", 5.3123, 0.0, 1000.0, r"\tilde{\sigma}_H", "extra fine, rural high-skilled (calibrated)"),
+    ("k_S", 2.1439, 0.0, 1000.0, r"\tilde{\sigma}_S", "extra fine, public sector (calibrated)"),
+    ("k_PH", 0.2382, 0.0, 1000.0, r"\tilde{\sigma}^H_P", "extra fine, private high-skilled (calibrated)"),
+    # the fine rule: 0 = linear sigma (n - quota) for high-preference adults only (reproduces the
+    # printed tables; a subsidy below the quota), 1 = the paper's sigma max(n - quota, 0) for all
+    ("kinked_fine", 0.0, 0.0, 1.0, "", "fine rule: 0 linear for high-preference adults (replication), "
+     "1 the paper's kinked fine sigma max(n - quota, 0) for everyone (eqs. 10, 12-14)"),
 ]
 
 #: The names whose values the calibration determines.

@@ -29,36 +29,42 @@ def _n(params, place, wage, high):
 def fertility_by_group(params: ParameterTable, stocks: PopulationStocks, alloc: Allocation) -> dict[str, float]:
     """Average children per adult (half the total fertility rate) in the five groups of Table 5."""
     p = params.values
-    lam, pi, theta, chi_H, chi_L = p["lam"], p["pi_S"], p["theta"], alloc.chi_H, alloc.chi_L
+    lam, pi, theta = p["lam"], p["pi_S"], p["theta"]
     H, L = stocks.H, stocks.L
 
-    def mix(place, wage):
+    incomes = alloc.place_incomes()
+
+    def mix(place):
         """(low-preference n, high-preference n) at a place."""
-        return _n(params, place, wage, False), _n(params, place, wage, True)
+        return _n(params, place, incomes[place], False), _n(params, place, incomes[place], True)
 
-    rH_lo, rH_hi = mix("rural_H", alloc.x)
-    rL_lo, rL_hi = mix("rural_L", alloc.x)
-    s_lo, s_hi = mix("public", alloc.w_S)
-    fH_lo, fH_hi = mix("private_H_formal", alloc.w_PH)
-    fL_lo, fL_hi = mix("private_L_formal", alloc.w_PL)
-    iH_lo, iH_hi = mix("private_H_informal", alloc.w_PH)
-    iL_lo, _ = mix("private_L_informal", alloc.w_PL)
+    rH_lo, rH_hi = mix("rural_H")
+    rL_lo, rL_hi = mix("rural_L")
+    s_lo, s_hi = mix("public")
+    fH_lo, fH_hi = mix("private_H_formal")
+    fL_lo, fL_hi = mix("private_L_formal")
+    iH_lo, iH_hi = mix("private_H_informal")
+    iL_lo, iL_hi = mix("private_L_informal")
 
-    # high-skilled movers by preference: all low-preference, a fraction chi_H of the others
-    move_lo, move_hi = lam * H, (1 - lam) * chi_H * H
-    stay_hi = (1 - lam) * (1 - chi_H) * H
+    s = alloc.moving_shares()
+    # movers and stayers of each type; informal migrants' children count with the rural group
+    move_H_lo, move_H_hi = lam * s["H_low"] * H, (1 - lam) * s["H_high"] * H
+    stay_H_lo, stay_H_hi = lam * (1 - s["H_low"]) * H, (1 - lam) * (1 - s["H_high"]) * H
+    move_L_lo, move_L_hi = lam * s["L_low"] * L, (1 - lam) * s["L_high"] * L
+    stay_L_lo, stay_L_hi = lam * (1 - s["L_low"]) * L, (1 - lam) * (1 - s["L_high"]) * L
     informal = (1 - pi) * (1 - theta)
-    rural_H = _weighted_mean([(stay_hi, rH_hi), (informal * move_lo, iH_lo), (informal * move_hi, iH_hi)])
-
-    stay_L_hi, stay_L_lo, move_L = (1 - lam) * L, lam * (1 - chi_L) * L, lam * chi_L * L
-    rural_L = _weighted_mean([(stay_L_hi, rL_hi), (stay_L_lo, rL_lo), ((1 - theta) * move_L, iL_lo)])
+    rural_H = _weighted_mean([(stay_H_hi, rH_hi), (stay_H_lo, rH_lo), (informal * move_H_lo, iH_lo),
+                              (informal * move_H_hi, iH_hi)])
+    rural_L = _weighted_mean([(stay_L_hi, rL_hi), (stay_L_lo, rL_lo), ((1 - theta) * move_L_lo, iL_lo),
+                              ((1 - theta) * move_L_hi, iL_hi)])
 
     native_mix = lambda lo, hi: lam * lo + (1 - lam) * hi  # noqa: E731 - preferences redrawn at birth
-    public = _weighted_mean([(stocks.S, native_mix(s_lo, s_hi)), (pi * move_lo, s_lo), (pi * move_hi, s_hi)])
+    public = _weighted_mean([(stocks.S, native_mix(s_lo, s_hi)), (pi * move_H_lo, s_lo), (pi * move_H_hi, s_hi)])
     late_H = (1 - pi) * theta
-    private_H = _weighted_mean([(stocks.PH, native_mix(fH_lo, fH_hi)), (late_H * move_lo, fH_lo),
-                                (late_H * move_hi, fH_hi)])
-    private_L = _weighted_mean([(stocks.PL, native_mix(fL_lo, fL_hi)), (theta * move_L, fL_lo)])
+    private_H = _weighted_mean([(stocks.PH, native_mix(fH_lo, fH_hi)), (late_H * move_H_lo, fH_lo),
+                                (late_H * move_H_hi, fH_hi)])
+    private_L = _weighted_mean([(stocks.PL, native_mix(fL_lo, fL_hi)), (theta * move_L_lo, fL_lo),
+                                (theta * move_L_hi, fL_hi)])
     return {"rural_H": rural_H, "rural_L": rural_L, "public": public, "private_H": private_H,
             "private_L": private_L}
 

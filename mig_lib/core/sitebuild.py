@@ -5,6 +5,12 @@
 ``python -m mig_lib.core.sitebuild --page chapters/X.md``  one page into ``_build/page_X`` (a
                                                  quick check for authors, same config)
 
+The build measures every notebook it executes (wall time, peak memory of the kernel and whatever
+the kernel starts) through the ``open_book`` extension; the measurements are kept in
+``_build/chapter_measurements.json`` beside the execution cache and shown on the reproducibility
+page. A cached notebook without a measurement is dropped from the cache before the build, so that
+it runs, and is measured, again.
+
 Assets are generated, never committed: the Vega bundle from vl-convert (wrapped in a function
 scope, because its top-level ``const`` names would clash with the theme's scripts) goes to
 ``_static/``, which Jupyter Book loads on every page; MathJax 3 comes from the npm package
@@ -14,18 +20,32 @@ scope, because its top-level ``const`` names would clash with the theme's script
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
+import platform
+import resource
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "_static"
 VENDOR = ROOT / "book" / "_vendor"
 MATHJAX_VERSION = "3.2.2"
+MEASUREMENTS_NAME = "chapter_measurements.json"
+# Free Binder gives each session between 1 and 2 GB; a chapter at its defaults must fit in 1.5 GB.
+BINDER_BUDGET_MB = 1500.0
+SAMPLE_SECONDS = 0.05
 
 
 def write_vega_bundle() -> Path:
@@ -66,6 +86,182 @@ def write_assets() -> None:
     vendor_mathjax()
 
 
+def toc_files() -> list[str]:
+    """Every page of the book, in reading order, as paths without suffix (from _toc.yml)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def executed_pages() -> list[str]:
+    """The pages of ``_toc.yml`` that are notebooks (the build executes them), in reading order."""
+    return [page for page in toc_files() if _is_notebook(ROOT / f"{page}.md")]
+
+
+def _is_notebook(path: Path) -> bool:
+    if not path.exists():
+        return False
+    text = path.read_text()
+    if not text.startswith("---"):
+        return False
+    return "kernelspec" in (yaml.safe_load(text.split("---", 2)[1]) or {})
+
+
+# Measuring a notebook run. The kernel is a child process: its peak resident memory is read from
+# the kernel while it runs (Linux VmHWM, exact for one process) and, once it has exited, from the
+# children's maximum resident size; the summed memory of the kernel and any processes it starts
+# (dask workers) is sampled every SAMPLE_SECONDS. The peak reported is the largest of the three.
+
+@dataclass
+class Measurement:
+    started: float = field(default_factory=time.time)
+    wall_seconds: float = 0.0
+    peak_bytes: int = 0
+    load_average: float = 0.0
+
+    def as_record(self) -> dict:
+        return {"wall_seconds": round(self.wall_seconds, 2),
+                "peak_mb": round(self.peak_bytes / 1e6, 1),
+                "measured_at": datetime.fromtimestamp(self.started, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "load_average": round(self.load_average, 2),
+                "machine": machine()}
+
+
+def _high_water_mark(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+@contextlib.contextmanager
+def measure_children():
+    """Measure the processes this process starts inside the block (a notebook's kernel)."""
+    import psutil
+
+    me = psutil.Process()
+    measured = Measurement(load_average=os.getloadavg()[0])
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    done = threading.Event()
+
+    def sample():
+        while True:
+            total = 0
+            for child in me.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+                    measured.peak_bytes = max(measured.peak_bytes, _high_water_mark(child.pid))
+            measured.peak_bytes = max(measured.peak_bytes, total)
+            if done.wait(SAMPLE_SECONDS):
+                return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    start = time.perf_counter()
+    sampler.start()
+    try:
+        yield measured
+    finally:
+        measured.wall_seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        if after > before:
+            measured.peak_bytes = max(measured.peak_bytes, after)
+
+
+def machine() -> dict:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu, "cores": cores, "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "system": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version()}
+
+
+def load_measurements(path: Path) -> dict[str, dict]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def store_measurement(path: Path, page: str, record: dict) -> None:
+    measurements = load_measurements(path)
+    measurements[page] = record
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(measurements, indent=1, sort_keys=True) + "\n")
+
+
+def chapter_rows(measurements: dict[str, dict], pages: list[str]) -> list[dict]:
+    """One row per executed page: what the reproducibility page and binder_budget.py print."""
+    rows = []
+    for page in pages:
+        record = measurements.get(page)
+        if record is None:
+            rows.append({"page": page, "wall": "not measured", "peak": "not measured", "fits": "unknown",
+                         "measured_at": "", "load": ""})
+            continue
+        rows.append({"page": page, "wall": f"{record['wall_seconds']:.0f} s",
+                     "peak": f"{record['peak_mb']:.0f} MB",
+                     "fits": "yes" if record["peak_mb"] <= BINDER_BUDGET_MB else "NO",
+                     "measured_at": record["measured_at"], "load": f"{record['load_average']:.1f}"})
+    return rows
+
+
+def pinned_packages() -> dict[str, str]:
+    """Every exact pin of pyproject.toml (the library and its extras): name -> version."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for requirement in [*project["dependencies"], *(r for group in project["optional-dependencies"].values()
+                                                     for r in group)]:
+        name, _, version = requirement.partition("==")
+        pins[name.strip()] = version.strip()
+    return pins
+
+
+def data_sources() -> dict[str, dict]:
+    """``data/SOURCES.yaml``: every data file's source and terms, keyed by path under data/."""
+    return yaml.safe_load((ROOT / "data" / "SOURCES.yaml").read_text())["files"]
+
+
+def forget_unmeasured(build_dir: Path) -> list[str]:
+    """Drop from the execution cache every notebook page that has no measurement, so that the
+    build runs and measures it; returns the pages dropped."""
+    cache_dir = build_dir / ".jupyter_cache"
+    if not cache_dir.exists():
+        return []
+    from jupyter_cache import get_cache
+
+    measured = load_measurements(build_dir / MEASUREMENTS_NAME)
+    unmeasured = {(ROOT / f"{page}.md").resolve(): page for page in executed_pages() if page not in measured}
+    cache = get_cache(cache_dir)
+    dropped = []
+    for record in cache.list_cache_records():
+        page = unmeasured.get(Path(record.uri).resolve())
+        if page is not None:
+            cache.remove_cache_record(record.pk)
+            dropped.append(page)
+    return dropped
+
+
 def jupyter_book(args: list[str]) -> int:
     env = dict(os.environ, MIG_LIB_BOOK_BUILD="1")
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -90,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         pages = ["book/how_to_run", page.as_posix(), "book/references"]
         toc.write_text("format: jb-book\nroot: book/intro\nchapters:\n"
                        + "".join(f"  - file: {p}\n" for p in dict.fromkeys(pages)))
+        forget_unmeasured(out / "_build")
         return jupyter_book([".", "--toc", str(toc), "--path-output", str(out), "-W", "--keep-going"])
+    forget_unmeasured(ROOT / "_build")
     return jupyter_book([".", "-W", "--keep-going"])
 
 

@@ -11,13 +11,23 @@ column        type       meaning
 ``year``      int        survey year; a person's years must be consecutive (no gaps)
 ``age``       int        age in that year; must rise by exactly one per year
 ``province``  int / str  province of residence in that year (a code from ``provinces``)
-``wage``      float      annual income in the model's units (10,000 yuan); NaN = not observed
+``wage``      float      annual income in the model's units (10,000 yuan), >= 0; NaN = not observed
 ``home``      int / str  optional: home (hukou) province, constant per person; when the column
                          is absent the first observed province is used
 ============  =========  ==============================================================
 
 The choice made in year t is the province of year t+1, so a person observed for T years
 contributes T wage observations and T-1 location choices.
+
+Missing wages. A wage that is NaN (or one of the survey's missing-value codes passed as
+``missing_codes=``, e.g. ``(-8, -9)``) is not observed: the likelihood drops that year's wage
+density ψ_it from the product of eq 11 while the year's location choice still counts. This
+integrates the unobserved wage out, which is right when whether a wage is reported does not
+depend on the wage itself given the person's state and unobservables. Negative, infinite and
+absurdly large wages (above :data:`MAX_WAGE`) are errors, reported with their row numbers, so a
+missing-value code can never pass into estimation as an income. The one exception: panels
+simulated from the model (:func:`panel_from_simulation`, marked in ``frame.attrs``) may hold a
+few negative wages, since the model's wage equation is normal in levels.
 """
 
 from __future__ import annotations
@@ -33,6 +43,11 @@ from mig_lib.core import ParameterError
 
 REQUIRED_COLUMNS = ("person", "year", "age", "province", "wage")
 OPTIONAL_COLUMNS = ("home",)
+#: Largest annual income accepted, in 10,000 yuan (one billion yuan a year): anything above it is
+#: a unit or coding error, not an income.
+MAX_WAGE = 1e5
+#: Survey years accepted.
+YEAR_RANGE = (1900, 2100)
 
 
 @dataclass(frozen=True)
@@ -71,24 +86,57 @@ def _fail(message: str) -> None:
     raise ParameterError(f"invalid panel: {message}")
 
 
+def _plain(value):
+    """A value as the reader typed it (messages show 7, not np.int64(7))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _row(panel: pd.DataFrame, position: int) -> dict:
-    """One row as plain Python values (so messages show 7, not np.float64(7.0))."""
-    return {column: panel[column].iloc[position].item() if hasattr(panel[column].iloc[position], "item")
-            else panel[column].iloc[position] for column in panel.columns}
+    """One row as plain Python values."""
+    return {column: _plain(panel[column].iloc[position]) for column in panel.columns}
 
 
-def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
+def _rows(mask: np.ndarray) -> str:
+    """The positions where ``mask`` holds, as a message fragment (the first five and a count)."""
+    rows = np.flatnonzero(mask)
+    shown = ", ".join(str(int(r)) for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"{'row' if len(rows) == 1 else 'rows'} {shown}{more} (counting from 0 in the order given)"
+
+
+def _missing_codes(missing_codes) -> tuple[float, ...]:
+    codes = (missing_codes,) if isinstance(missing_codes, (int, float, np.number)) else missing_codes
+    try:
+        codes = tuple(codes)
+    except TypeError:
+        codes = None
+    if codes is None or any(isinstance(c, bool) or not isinstance(c, (int, float, np.number))
+                            or not np.isfinite(c) for c in codes):
+        raise ParameterError(f"argument 'missing_codes' = {missing_codes!r} is not allowed: expected a "
+                             "sequence of finite numbers, e.g. (-8, -9)")
+    return tuple(float(c) for c in codes)
+
+
+def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
+                   missing_codes: Sequence[float] = (), allow_negative_wages: bool | None = None) -> pd.DataFrame:
     """Check a panel against the schema and return a clean copy sorted by person and year.
 
     Raises ParameterError naming the first problem found (missing column, missing value,
-    unknown province, duplicate or non-consecutive years, age inconsistent with year, age
-    outside ``age_range``, home that changes within a person, non-finite or negative wage).
+    unknown province, year outside :data:`YEAR_RANGE`, duplicate or non-consecutive years, age
+    inconsistent with year, age outside ``age_range``, home that changes within a person, wage
+    that is non-numeric, infinite, negative or above :data:`MAX_WAGE`, with its row numbers).
+    Wages equal to one of ``missing_codes`` become NaN, i.e. not observed (see the module
+    docstring for how the likelihood treats them). ``allow_negative_wages`` defaults to whether
+    the frame was simulated from the model (``frame.attrs["simulated"]``).
     """
+    codes = _missing_codes(missing_codes)
     if not isinstance(frame, pd.DataFrame):
         _fail(f"expected a pandas DataFrame, got {type(frame).__name__}")
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         _fail(f"missing column(s) {missing}; required columns are {list(REQUIRED_COLUMNS)}")
+    if allow_negative_wages is None:
+        allow_negative_wages = bool(frame.attrs.get("simulated", False))
     columns = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in frame.columns]
     panel = frame[columns].copy()
     if len(panel) == 0:
@@ -97,31 +145,43 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
         if panel[column].isna().any():
             row = int(np.flatnonzero(panel[column].isna().to_numpy())[0])
             _fail(f"column {column!r} has a missing value (row {row}); only 'wage' may be missing")
-    for column in ("year", "age"):
-        values = panel[column].to_numpy()
-        if not np.issubdtype(values.dtype, np.integer):
-            as_float = pd.to_numeric(panel[column], errors="coerce").to_numpy(dtype=float)
-            if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
-                _fail(f"column {column!r} must hold whole numbers")
-        panel[column] = panel[column].astype(np.int64)
+    lo, hi = age_range
+    for column, (low, high) in (("year", YEAR_RANGE), ("age", (lo, hi))):
+        as_float = pd.to_numeric(panel[column], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.round(as_float)):
+            _fail(f"column {column!r} must hold whole numbers")
+        # checked before the conversion to integers, which would wrap a value such as 1e20
+        if column == "year" and ((as_float < low) | (as_float > high)).any():
+            outside = (as_float < low) | (as_float > high)
+            value = _plain(panel[column].iloc[int(np.flatnonzero(outside)[0])])
+            _fail(f"column 'year' has value {value!r} at {_rows(outside)}: expected survey years in "
+                  f"[{low}, {high}]")
+        if column == "age" and ((as_float < low) | (as_float > high)).any():
+            row = _row(panel, int(np.flatnonzero((as_float < low) | (as_float > high))[0]))
+            _fail(f"person {row['person']!r} has age {row['age']} in {row['year']}, outside the "
+                  f"model's ages [{lo}, {hi}]")
+        panel[column] = as_float.astype(np.int64)
     allowed = list(provinces)
     allowed_set = set(allowed)
     for column in [c for c in ("province", "home") if c in panel.columns]:
-        unknown = sorted({v for v in panel[column].unique() if v not in allowed_set}, key=str)
+        unknown = sorted({_plain(v) for v in panel[column].unique() if v not in allowed_set}, key=str)
         if unknown:
             _fail(f"column {column!r} has province code(s) {unknown[:5]} not among the model's "
                   f"provinces {allowed}")
-    wage = pd.to_numeric(panel["wage"], errors="coerce").to_numpy(dtype=float)
-    bad_wage = np.isinf(wage) | (np.isnan(wage) & panel["wage"].notna().to_numpy())
-    if bad_wage.any():
-        _fail(f"column 'wage' has a non-numeric or infinite value (row {int(np.flatnonzero(bad_wage)[0])})")
+    wage = np.array(pd.to_numeric(panel["wage"], errors="coerce"), dtype=float)
+    non_numeric = np.isnan(wage) & panel["wage"].notna().to_numpy()
+    if non_numeric.any():
+        _fail(f"column 'wage' has a non-numeric value at {_rows(non_numeric)}")
+    if codes:
+        wage[np.isin(wage, codes)] = np.nan
+    for bad, what in ((np.isinf(wage), "an infinite value"),
+                      (wage < 0 if not allow_negative_wages else np.zeros_like(wage, dtype=bool), "a negative value"),
+                      (wage > MAX_WAGE, f"a value above {MAX_WAGE:g} (10,000 yuan a year)")):
+        if bad.any():
+            hint = (" (if these are survey missing-value codes, pass them as missing_codes=, e.g. "
+                    "missing_codes=(-8, -9), to treat them as not observed)") if what == "a negative value" else ""
+            _fail(f"column 'wage' has {what}, {_plain(wage[np.flatnonzero(bad)[0]])!r}, at {_rows(bad)}{hint}")
     panel["wage"] = wage
-    lo, hi = age_range
-    outside = (panel["age"] < lo) | (panel["age"] > hi)
-    if outside.any():
-        row = _row(panel, int(np.flatnonzero(outside.to_numpy())[0]))
-        _fail(f"person {row['person']!r} has age {row['age']} in {row['year']}, outside the "
-              f"model's ages [{lo}, {hi}]")
     panel = panel.sort_values(["person", "year"], kind="stable").reset_index(drop=True)
     same_person = panel["person"].to_numpy()[1:] == panel["person"].to_numpy()[:-1]
     year_step = np.diff(panel["year"].to_numpy())
@@ -143,12 +203,19 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
         homes_per_person = panel.groupby("person", sort=False)["home"].nunique()
         changing = homes_per_person[homes_per_person > 1]
         if len(changing):
-            _fail(f"person {changing.index[0]!r} has more than one home province")
+            _fail(f"person {_plain(changing.index[0])!r} has more than one home province")
     return panel
 
 
-def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]) -> pd.DataFrame:
-    """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it."""
+def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int],
+               missing_codes: Sequence[float] = ()) -> pd.DataFrame:
+    """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it.
+
+    Wages that are NaN, or equal to one of ``missing_codes`` (CFPS uses -8 "not applicable",
+    -9 "missing", ...; pass the codes your release uses), are treated as not observed: the
+    likelihood leaves out that year's wage density but keeps the year's location choice (see
+    the module docstring). Negative, infinite or absurd wages are rejected with their row numbers.
+    """
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"panel file {str(path)!r} does not exist")
@@ -159,12 +226,13 @@ def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]
         frame = pd.read_stata(path)
     else:
         raise ParameterError(f"panel file {str(path)!r}: expected a .csv or .dta file, got {suffix!r}")
-    return validate_panel(frame, provinces, age_range)
+    return validate_panel(frame, provinces, age_range, missing_codes=missing_codes)
 
 
-def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int]) -> PanelArrays:
+def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
+                 allow_negative_wages: bool | None = None) -> PanelArrays:
     """Validate a panel and turn it into the flat arrays the likelihood uses."""
-    panel = validate_panel(frame, provinces, age_range)
+    panel = validate_panel(frame, provinces, age_range, allow_negative_wages=allow_negative_wages)
     index_of = {code: k for k, code in enumerate(provinces)}
     location = panel["province"].map(index_of).to_numpy(dtype=np.int64)
     person = panel["person"].to_numpy()
@@ -204,7 +272,7 @@ def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int
     first_age = int(simulated["age"].min())
     kept = simulated[simulated["age"] < first_age + n_years]
     codes = np.asarray(codes, dtype=object)
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "person": kept["person"].to_numpy(),
         "year": first_year + kept["age"].to_numpy() - first_age,
         "age": kept["age"].to_numpy(),
@@ -212,3 +280,6 @@ def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int
         "wage": kept["wage"].to_numpy(dtype=float),
         "home": codes[kept["home"].to_numpy()],
     }).reset_index(drop=True)
+    # the model's wage equation is normal in levels: a simulated wage may be negative
+    frame.attrs["simulated"] = True
+    return frame

@@ -36,6 +36,10 @@ from mig_lib.core import ParameterError, ParameterTable
 LoglikPerPerson = Callable[[dict[str, float]], np.ndarray]
 
 
+class EstimationError(RuntimeError):
+    """The likelihood cannot be maximised as asked (a non-finite value, or data that cannot identify it)."""
+
+
 # ----------------------------------------------------------------------------------------------
 # Parameter transformations
 # ----------------------------------------------------------------------------------------------
@@ -108,16 +112,12 @@ class EstimationResult:
     not_identified: list[str]
     newton_decrement: float = float("nan")
     start_logliks: list[float] = field(default_factory=list)
+    at_bound: list[str] = field(default_factory=list)
 
     def bounds_hit(self, relative_tolerance: float = 1e-4) -> dict[str, bool]:
         """Parameters whose estimate sits (numerically) on a bound of the parameter table."""
-        hit = {}
-        for name in self.names:
-            lo, hi, value = self.lower[name], self.upper[name], self.estimate[name]
-            width = hi - lo if math.isfinite(hi - lo) else max(abs(value), 1.0)
-            tol = relative_tolerance * width
-            hit[name] = (math.isfinite(lo) and value - lo < tol) or (math.isfinite(hi) and hi - value < tol)
-        return hit
+        return {name: _on_bound(self.estimate[name], self.lower[name], self.upper[name], relative_tolerance)
+                for name in self.names}
 
     def summary(self, truth: Mapping[str, float] | None = None) -> pd.DataFrame:
         """Estimate, s.e., t, bounds hit, identification (and the truth when it is known)."""
@@ -195,7 +195,17 @@ class _Objective:
         self.n_evaluations += 1
         if self.progress is not None:
             self.progress.update(1)
-        contributions = np.asarray(self.loglik_per_person(self.values(x)), dtype=float)
+        values = self.values(x)
+        contributions = np.asarray(self.loglik_per_person(values), dtype=float)
+        bad = ~np.isfinite(contributions)
+        if bad.any():
+            shown = ", ".join(f"{n}={values[n]:.6g}" for n in self.names)
+            kinds = sorted({"nan" if np.isnan(v) else f"{v}" for v in contributions[bad]})
+            raise EstimationError(
+                f"the log-likelihood is {'/'.join(kinds)} for {int(bad.sum())} of {len(contributions)} people at "
+                f"parameter vector ({shown}); other parameters at their table values. A non-finite criterion "
+                "means the data are impossible under these values (a zero variance, a zero probability): check "
+                "the data and the parameter bounds")
         self.n_people = len(contributions)
         return contributions
 
@@ -203,8 +213,7 @@ class _Objective:
         return float(np.mean(self.per_person(x)))
 
     def negative_mean(self, x: np.ndarray) -> float:
-        value = self.mean(x)
-        return -value if np.isfinite(value) else 1e10
+        return -self.mean(x)
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
         """Central-difference gradient of the mean log-likelihood."""
@@ -221,10 +230,7 @@ class _Objective:
         return np.column_stack(columns)
 
     def negative_mean_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        value = self.negative_mean(x)
-        if value >= 1e10:
-            return value, np.zeros_like(x)
-        return value, -self.gradient(x)
+        return self.negative_mean(x), -self.gradient(x)
 
 
 def numerical_gradient(loglik_per_person: LoglikPerPerson, table: ParameterTable, names: Sequence[str],
@@ -328,14 +334,20 @@ def maximize_likelihood(
 
     x_hat = best.x
     n_people = objective.n_people
+    bounds = [table.bounds(n) for n in names]
+    # An estimate on a bound is not an interior maximum: its score need not vanish and the
+    # logit/log transform flattens the likelihood there, so it is held fixed for the Hessian,
+    # the Newton steps and the covariance, and reported (never as converged).
+    at_bound = [n for n, xi, (lo, hi) in zip(names, x_hat, bounds) if _on_bound(from_unbounded(xi, lo, hi), lo, hi)]
     gradient = objective.gradient(x_hat)
-    hessian = _hessian_unbounded(objective, x_hat, hessian_step, gradient) * n_people
-    jacobian = np.array([unbounded_derivative(xi, *table.bounds(n)) for xi, n in zip(x_hat, names)])
-    covariance, not_identified = _covariance(hessian, jacobian, names, identification_tolerance)
+    hessian, noise = _hessian_unbounded(objective, x_hat, hessian_step, gradient)
+    hessian, noise = hessian * n_people, noise * n_people
+    not_identified = _flat_parameters(hessian, noise, names, identification_tolerance, at_bound)
+    held = set(not_identified) | set(at_bound)
     # Newton polish: quasi-Newton steps stop early along flat valleys; a few Newton steps with the
     # Hessian just computed finish the job. The Newton decrement g'(-H)^{-1}g / 2 bounds the
     # log-likelihood still to gain, which is the convergence criterion reported below.
-    decrement = _newton_decrement(hessian, gradient * n_people, names, not_identified)
+    decrement = _newton_decrement(hessian, gradient * n_people, names, held)
     loglik = float(np.sum(objective.per_person(x_hat)))
     for _ in range(newton_steps):
         if not np.isfinite(decrement[0]) or decrement[0] < 1e-6:
@@ -349,15 +361,23 @@ def maximize_likelihood(
             break
         x_hat, loglik = trial, trial_loglik
         gradient = objective.gradient(x_hat)
-        decrement = _newton_decrement(hessian, gradient * n_people, names, not_identified)
+        decrement = _newton_decrement(hessian, gradient * n_people, names, held)
     jacobian = np.array([unbounded_derivative(xi, *table.bounds(n)) for xi, n in zip(x_hat, names)])
-    covariance, not_identified = _covariance(hessian, jacobian, names, identification_tolerance)
+    covariance = _covariance(hessian, jacobian, names, held)
     values = objective.values(x_hat)
     estimate = {n: values[n] for n in names}
-    se = {n: float(np.sqrt(covariance[k, k])) if n not in not_identified and covariance[k, k] > 0 else float("nan")
+    se = {n: float(np.sqrt(covariance[k, k])) if n not in held and covariance[k, k] > 0 else float("nan")
           for k, n in enumerate(names)}
     gradient_norm = float(np.max(np.abs(gradient)))
-    converged = bool(np.isfinite(decrement[0]) and decrement[0] < newton_tolerance and not not_identified)
+    converged = bool(np.isfinite(decrement[0]) and decrement[0] < newton_tolerance and not held)
+    message = str(best.message)
+    if at_bound:
+        message = f"estimate on a parameter bound: {', '.join(at_bound)} (not an interior maximum). " + message
+    if not_identified:
+        message = (f"flat direction of the likelihood (not identified by these data): {', '.join(not_identified)}. "
+                   + message)
+    if not at_bound and not not_identified and not converged:
+        message = f"Newton decrement {decrement[0]:.3g} is not below {newton_tolerance:g}. " + message
     if bar is not None:
         bar.close()
     return EstimationResult(
@@ -365,19 +385,27 @@ def maximize_likelihood(
         lower={n: table.bounds(n)[0] for n in names}, upper={n: table.bounds(n)[1] for n in names},
         loglik=loglik, n_people=n_people, converged=converged, iterations=iterations,
         n_evaluations=objective.n_evaluations, seconds=time.perf_counter() - tick,
-        message=str(best.message), covariance=covariance, hessian_unbounded=hessian,
+        message=message, covariance=covariance, hessian_unbounded=hessian,
         gradient_norm=gradient_norm, nelder_mead_gain=nelder_mead_gain,
         not_identified=not_identified, start_logliks=start_logliks, newton_decrement=float(decrement[0]),
+        at_bound=at_bound,
     )
 
 
+def _on_bound(value: float, lower: float, upper: float, relative_tolerance: float = 1e-4) -> bool:
+    """Whether ``value`` sits (numerically) on a finite bound: within a relative 1e-4 of the range."""
+    width = upper - lower if math.isfinite(upper - lower) else max(abs(value), 1.0)
+    tol = relative_tolerance * width
+    return bool((math.isfinite(lower) and value - lower < tol) or (math.isfinite(upper) and upper - value < tol))
+
+
 def _newton_decrement(hessian: np.ndarray, gradient_total: np.ndarray, names: list[str],
-                      not_identified: list[str]) -> tuple[float, np.ndarray]:
-    """(g'(-H)^{-1}g / 2, Newton step) on the identified parameters; (nan, 0) if -H is not positive definite."""
-    keep = [i for i, n in enumerate(names) if n not in not_identified]
+                      held) -> tuple[float, np.ndarray]:
+    """(g'(-H)^{-1}g / 2, Newton step) on the parameters not ``held``; (nan, 0) if -H is not positive definite."""
+    keep = [i for i, n in enumerate(names) if n not in held]
     step = np.zeros(len(names))
     if not keep:
-        return float("nan"), step
+        return 0.0, step
     sub = np.ix_(keep, keep)
     try:
         factor = np.linalg.cholesky(-hessian[sub])
@@ -387,44 +415,76 @@ def _newton_decrement(hessian: np.ndarray, gradient_total: np.ndarray, names: li
     return 0.5 * float(gradient_total[keep] @ step[keep]), step
 
 
-def _hessian_unbounded(objective: _Objective, x: np.ndarray, step: float, gradient: np.ndarray) -> np.ndarray:
-    """Hessian of the mean log-likelihood: forward differences of the central-difference gradient
-    (K extra gradients instead of 2K; the O(step) error is far below the sampling error)."""
+#: A curvature is indistinguishable from zero when it is below this multiple of the Hessian's
+#: finite-difference error (Weyl: an error matrix E moves every eigenvalue by at most ||E||_2).
+HESSIAN_NOISE_MULTIPLE = 10.0
+
+
+def _hessian_unbounded(objective: _Objective, x: np.ndarray, step: float,
+                       gradient: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hessian of the mean log-likelihood and an entrywise bound on its finite-difference error.
+
+    Forward differences of the central-difference gradient (K extra gradients instead of 2K).
+    The error bound adds what the asymmetry of the raw differences shows (truncation, and the
+    noise of the likelihood itself) to the rounding error of the two nested differences,
+    2 eps mean|l_i| / (gradient step * Hessian step).
+    """
     k = len(x)
-    hessian = np.empty((k, k))
+    raw = np.empty((k, k))
     for j in range(k):
         up = x.copy()
         up[j] += step
-        hessian[:, j] = (objective.gradient(up) - gradient) / step
-    return 0.5 * (hessian + hessian.T)
+        raw[:, j] = (objective.gradient(up) - gradient) / step
+    mean_abs = float(np.mean(np.abs(objective.per_person(x))))
+    rounding = 2 * np.finfo(float).eps * max(mean_abs, 1.0) / (objective.step * step)
+    noise = 0.5 * np.abs(raw - raw.T) + rounding
+    return 0.5 * (raw + raw.T), noise
 
 
-def _covariance(hessian: np.ndarray, jacobian: np.ndarray, names: list[str],
-                tolerance: float) -> tuple[np.ndarray, list[str]]:
-    """Delta-method covariance of the natural parameters and the list of unidentified ones.
+def _flat_parameters(hessian: np.ndarray, noise: np.ndarray, names: list[str], tolerance: float,
+                     held: Sequence[str]) -> list[str]:
+    """Parameters that load on a flat (or negative-curvature) direction of the Hessian.
 
-    The information matrix is -H in the unbounded coordinates. Directions with curvature below
-    ``tolerance`` times the largest (or negative curvature: not a maximum) are flat: every
-    parameter with a loading above 0.3 on such a direction is reported as not identified.
+    Works on the information -H scaled to unit diagonal (a correlation form, the same in the
+    natural and the unbounded coordinates). A direction is flat when its curvature is below
+    ``tolerance`` times the largest, or below :data:`HESSIAN_NOISE_MULTIPLE` times the spectral
+    norm of the scaled finite-difference error: a perfectly collinear pair has a true curvature of
+    zero that finite differences show as a small number of either sign. Every parameter with a
+    loading above 0.3 on a flat direction is reported.
     """
-    # Work with the natural-scale information so that the tolerance does not depend on units.
-    information = -hessian / np.outer(jacobian, jacobian)
-    scale = np.sqrt(np.abs(np.diag(information)))
-    scale[scale == 0] = 1.0
-    correlation_form = information / np.outer(scale, scale)
-    eigenvalues, eigenvectors = np.linalg.eigh(correlation_form)
-    flat = eigenvalues <= tolerance * max(eigenvalues.max(), 1.0)
-    not_identified = set()
-    for k in np.flatnonzero(flat):
-        not_identified.update(names[i] for i in np.flatnonzero(np.abs(eigenvectors[:, k]) > 0.3))
-    not_identified.update(names[i] for i in np.flatnonzero(np.diag(information) <= 0))
-    covariance = np.full((len(names), len(names)), np.nan)
-    keep = [i for i, n in enumerate(names) if n not in not_identified]
+    keep = [i for i, n in enumerate(names) if n not in held]
+    information = -hessian
+    flat = {names[i] for i in keep if not information[i, i] > 0}
+    keep = [i for i in keep if names[i] not in flat]
     if keep:
         sub = np.ix_(keep, keep)
-        covariance_unbounded = np.linalg.inv(-hessian[sub])
+        scale = np.sqrt(np.diag(information)[keep])
+        correlation_form = information[sub] / np.outer(scale, scale)
+        scaled_noise = noise[sub] / np.outer(scale, scale)
+        threshold = max(tolerance * max(float(np.linalg.eigvalsh(correlation_form).max()), 1.0),
+                        HESSIAN_NOISE_MULTIPLE * float(np.linalg.norm(scaled_noise, 2)))
+        eigenvalues, eigenvectors = np.linalg.eigh(correlation_form)
+        for k in np.flatnonzero(eigenvalues <= threshold):
+            flat.update(names[keep[i]] for i in np.flatnonzero(np.abs(eigenvectors[:, k]) > 0.3))
+    return [n for n in names if n in flat]
+
+
+def _covariance(hessian: np.ndarray, jacobian: np.ndarray, names: list[str], held) -> np.ndarray:
+    """Delta-method covariance of the natural parameters; NaN rows and columns for ``held`` ones.
+
+    The information matrix is -H in the unbounded coordinates, inverted on the parameters that
+    are neither on a bound nor flat (whose block is positive definite by construction).
+    """
+    covariance = np.full((len(names), len(names)), np.nan)
+    keep = [i for i, n in enumerate(names) if n not in held]
+    if keep:
+        sub = np.ix_(keep, keep)
+        try:
+            covariance_unbounded = np.linalg.inv(-hessian[sub])
+        except np.linalg.LinAlgError:
+            return covariance
         covariance[sub] = covariance_unbounded * np.outer(jacobian[keep], jacobian[keep])
-    return covariance, [n for n in names if n in not_identified]
+    return covariance
 
 
 # ----------------------------------------------------------------------------------------------
@@ -464,6 +524,14 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
     likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu)
     if names is None:
         names = estimable_parameters(geography, params)[0]
+    moving_costs = [n for n in names if n.startswith("gamma")]
+    if panel.n_moves == 0 and moving_costs:
+        # without a single move the likelihood rises without bound as moving gets dearer: the
+        # optimiser would stop somewhere along that ray and report it as an estimate
+        raise ParameterError(
+            f"the panel has no moves ({panel.n_people} people, {panel.n_rows} person-years, nobody changes "
+            f"province), so the moving-cost parameters {moving_costs} cannot be estimated: leave them out of "
+            "'names' (they stay at their table values) or use a panel with moves")
     result = maximize_likelihood(likelihood.loglik_per_person, params, names, start=start,
                                  **{**KW_OPTIONS, **options})
     return result, likelihood

@@ -209,6 +209,8 @@ class KWLikelihood:
     ``loglik_per_person(values)`` returns one log-likelihood per person. The dynamic programme is
     re-solved only when a parameter that moves choices changes: the last solution is cached, so
     finite differences in wage-only parameters (and the type share) cost one kernel call each.
+    A missing wage (NaN in the panel) contributes no wage density ψ while the year's choice still
+    counts: the unobserved wage is integrated out (see :mod:`mig_lib.kw.data`).
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],

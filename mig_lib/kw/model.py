@@ -68,9 +68,12 @@ def default_parameters() -> ParameterTable:
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
-        ("eta_sd", 0.50, 0.0, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
-        ("sigma_eps_low", 0.20, 0.0, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
-        ("sigma_eps_high", 0.80, 0.0, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
+        # wage-noise scales are bounded away from 0: sigma_eps = 0 makes the wage density degenerate
+        # (the likelihood is not finite), and a zero eta spread is a boundary where the estimator's
+        # transform and standard errors break down
+        ("eta_sd", 0.50, 0.01, 10.0, r"\sigma_\eta", "spread of the 7-point person effect eta, 10,000 yuan (illustrative)"),
+        ("sigma_eps_low", 0.20, 0.01, 10.0, r"\sigma_\varepsilon^{(1)}", "smallest of 4 transitory-wage s.d. values (illustrative)"),
+        ("sigma_eps_high", 0.80, 0.01, 10.0, r"\sigma_\varepsilon^{(4)}", "largest of 4 transitory-wage s.d. values (illustrative)"),
     ])
 
 

@@ -29,6 +29,7 @@ SCHEMA: dict[str, tuple[str, float | None, float | None, str]] = {
     "county": ("id", None, None, "county identifier"),
     "village": ("id", None, None, "village identifier"),
     "household": ("id", None, None, "household identifier"),
+    "person": ("id", None, None, "person identifier within the household (CHIP's person code)"),
     "migrant": ("binary", 0, 1, "1 if away from home more than 180 days in 2002"),
     "female": ("binary", 0, 1, "1 if female"),
     "age": ("int", 16, 60, "age in years (working age: men 16-60, women 16-55)"),
@@ -59,6 +60,8 @@ SCHEMA: dict[str, tuple[str, float | None, float | None, str]] = {
     "mountain_area": ("binary", 0, 1, "1 if the village is in a mountain area"),
     "hill_area": ("binary", 0, 1, "1 if the village is in a hill area"),
 }
+#: The columns that identify a person: no two rows may share them.
+PERSON_KEY = ("county", "village", "household", "person")
 #: Optional: the instrument of Table 6.
 OPTIONAL = {"family_political_class": ("binary", 0, 1, "1 if the head's father was middle-rich, rich or landlord")}
 
@@ -81,9 +84,31 @@ def _read(path: Path) -> pd.DataFrame:
         raise FileNotFoundError(f"{path}: no such file (expected a CHIP 2002 extract as .csv or .dta)")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        if b"\x00" in head:
+            raise Chip2002SchemaError(path, ["the file is binary, not a comma-separated text file (is it a "
+                                             "Stata, Excel or compressed file renamed to .csv?)"])
+        try:
+            frame = pd.read_csv(path)
+        except UnicodeDecodeError as error:
+            raise Chip2002SchemaError(path, [f"the file is not UTF-8 text (byte {error.start}): save the CSV "
+                                             "as UTF-8, or read it as Stata .dta"]) from None
+        except pd.errors.EmptyDataError:
+            raise Chip2002SchemaError(path, ["the file is empty"]) from None
+        if len(frame.columns) == 1:
+            header = str(frame.columns[0])
+            separator = next((sep for sep in (";", "\t", "|") if sep in header), None)
+            if separator is not None:
+                raise Chip2002SchemaError(path, [f"the delimiter looks wrong: the header is one column "
+                                                 f"{header[:60]!r}..., split by {separator!r}; expected "
+                                                 "comma-separated values"])
+        return frame
     if suffix == ".dta":
-        return pd.read_stata(path, convert_categoricals=False)
+        try:
+            return pd.read_stata(path, convert_categoricals=False)
+        except (ValueError, UnicodeDecodeError, EOFError) as error:
+            raise Chip2002SchemaError(path, [f"not a readable Stata .dta file ({error})"]) from None
     raise ValueError(f"{path}: unsupported file type {suffix!r}: expected .csv or .dta")
 
 
@@ -131,10 +156,26 @@ def _check_column(name: str, series: pd.Series, kind: str, lo, hi) -> list[str]:
 def validate_chip2002(frame: pd.DataFrame) -> list[str]:
     """Every problem with ``frame`` against :data:`SCHEMA` (empty list when it conforms)."""
     problems = [f"missing column {name!r} ({SCHEMA[name][3]})" for name in SCHEMA if name not in frame.columns]
+    if len(frame) == 0:
+        return problems + ["the file has a header but no data rows"]
+    key = [c for c in PERSON_KEY if c in frame.columns]
+    if key == list(PERSON_KEY):
+        repeated = frame.duplicated(key, keep=False).to_numpy()
+        if repeated.any():
+            rows = np.flatnonzero(repeated)
+            problems.append(f"{int(frame.duplicated(key).sum())} duplicated row(s): rows "
+                            f"{', '.join(map(str, rows[:6]))}{' ...' if len(rows) > 6 else ''} (counting from 0) "
+                            f"share their {', '.join(PERSON_KEY)} with another row")
     columns = {**SCHEMA, **{k: v for k, v in OPTIONAL.items() if k in frame.columns}}
+    clean = set()
     for name, (kind, lo, hi, _) in columns.items():
         if name in frame.columns:
-            problems += _check_column(name, frame[name], kind, lo, hi)
+            column_problems = _check_column(name, frame[name], kind, lo, hi)
+            problems += column_problems
+            clean.update([] if column_problems else [name])
+    if "migrant" in clean and frame["migrant"].nunique() == 1:
+        problems.append(f"column 'migrant' is {_show(frame['migrant'].iloc[0])} in every row: the probit needs "
+                        "both migrants and non-migrants")
     if problems:
         return problems
     # cross-column consistency (only once every column is present and clean)
@@ -214,6 +255,7 @@ def extract_from_world(world) -> pd.DataFrame:
         for lv in LEVELS:
             code = code.where(d[interaction_dummy(c, lv)] == 0, level_to_code[lv])
         out[c] = code.astype(int)
+    out.insert(3, "person", d.groupby("household").cumcount() + 1)
     out["family_population"] = d.groupby("household")["household"].transform("size").astype(int)
     out["family_migrants"] = d.groupby("household")["migrant"].transform("sum").astype(int)
     out["village_migrants"] = np.round(d["village_expected_ratio"] * d["village_population"]).astype(int)

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,13 +82,87 @@ def table5_regressors(categories: Sequence[str] | None = None) -> list[str]:
     return ["peer", *[f"peer_x_{c}_score" for c in categories], *CONTROLS]
 
 
+def check_probit_data(y: pd.Series, X: pd.DataFrame) -> None:
+    """Raise a ParameterError naming the variable when the probit MLE does not exist or is not unique.
+
+    Checked before fitting (statsmodels would only warn, or fail with a bare singular-matrix
+    error): an outcome that is not 0/1 or takes one value only; a regressor with missing values;
+    a regressor that is constant other than the intercept (a dummy of an education category
+    nobody in the data has is all zero); regressors that are exact linear combinations of others;
+    a regressor that separates the outcomes perfectly (all 1s above a threshold, all 0s below:
+    the coefficient runs off to infinity). A 0/1 regressor one of whose values always goes with
+    the same outcome (quasi-complete separation) only warns (:class:`ProbitSeparationWarning`):
+    small samples meet it by chance, and the other coefficients remain estimable.
+    """
+    outcome = y.name
+    values = y.to_numpy(dtype=float)
+    if np.isnan(values).any() or not np.isin(values, (0.0, 1.0)).all():
+        raise ParameterError(f"outcome {outcome!r} must hold only 0 and 1 (no missing values)")
+    if values.min() == values.max():
+        raise ParameterError(f"outcome {outcome!r} is {values[0]:g} for all {len(values)} observations: a probit "
+                             "needs both outcomes")
+    for name in X.columns:
+        if X[name].isna().any():
+            raise ParameterError(f"regressor {name!r} has {int(X[name].isna().sum())} missing value(s)")
+    matrix = X.to_numpy(dtype=float)
+    constant = [name for k, name in enumerate(X.columns) if np.ptp(matrix[:, k]) == 0]
+    intercepts = [name for name in constant if matrix[0, list(X.columns).index(name)] != 0]
+    for name in constant:
+        if name not in intercepts[:1]:
+            value = matrix[0, list(X.columns).index(name)]
+            hint = " (a dummy nobody in the data has: drop it or merge its category)" if value == 0 else ""
+            raise ParameterError(f"regressor {name!r} is {value:g} for every observation{hint}; it cannot be "
+                                 "estimated" + ("" if value == 0 else " alongside the intercept"))
+    _check_not_collinear(X, matrix, "regressors")
+    one = values == 1
+    for k, name in enumerate(X.columns):
+        if name in intercepts[:1]:
+            continue
+        x = matrix[:, k]
+        if x[one].min() > x[~one].max() or x[one].max() < x[~one].min():
+            raise ParameterError(f"regressor {name!r} separates the outcome {outcome!r} perfectly (every "
+                                 f"{outcome} = 1 lies on one side of a threshold): the probit MLE does not exist")
+        if np.isin(x, (0.0, 1.0)).all():
+            for level in (0.0, 1.0):
+                same = values[x == level]
+                if same.min() == same.max():
+                    # Stata drops such a regressor and its observations; we keep the fit (the other
+                    # coefficients are still estimated) but say that this coefficient is meaningless.
+                    warnings.warn(
+                        f"regressor {name!r} predicts the outcome {outcome!r} perfectly where {name} = {level:g} "
+                        f"(all {len(same)} such observations have {outcome} = {same[0]:g}): quasi-complete "
+                        f"separation, so the coefficient of {name!r} and its s.e. are meaningless",
+                        ProbitSeparationWarning, stacklevel=3)
+
+
+def _check_not_collinear(X: pd.DataFrame, matrix: np.ndarray, what: str) -> None:
+    """Exact collinearity: the eigenvector of the smallest eigenvalue of the scaled X'X names the columns."""
+    scale = np.sqrt((matrix ** 2).mean(axis=0))
+    scale[scale == 0] = 1.0
+    scaled = matrix / scale
+    eigenvalues, eigenvectors = np.linalg.eigh(scaled.T @ scaled / len(matrix))
+    if eigenvalues[0] <= 1e-10 * eigenvalues[-1]:
+        involved = [X.columns[k] for k in np.flatnonzero(np.abs(eigenvectors[:, 0]) > 1e-3)]
+        raise ParameterError(f"{what} {involved} are collinear (one is a linear combination of the others): "
+                             "drop one of them")
+
+
+class ProbitSeparationWarning(UserWarning):
+    """A 0/1 regressor predicts the outcome perfectly in one of its groups (quasi-complete separation)."""
+
+
 def fit_probit(frame: pd.DataFrame, regressors: Sequence[str], outcome: str = "migrant"):
-    """statsmodels Probit of ``outcome`` on ``regressors`` (Newton, tight tolerance)."""
+    """statsmodels Probit of ``outcome`` on ``regressors`` (Newton, tight tolerance).
+
+    The data are checked first (:func:`check_probit_data`): degenerate data raise one error
+    naming the variable instead of a statsmodels warning or a singular-matrix error.
+    """
     missing = [r for r in [outcome, *regressors] if r not in frame.columns]
     if missing:
         raise ParameterError(f"argument 'regressors' names column {missing[0]!r}, which 'frame' does not have")
-    model = sm.Probit(frame[outcome].astype(float), frame[list(regressors)].astype(float))
-    return model.fit(method="newton", maxiter=100, tol=1e-10, disp=False)
+    y, X = frame[outcome].astype(float), frame[list(regressors)].astype(float)
+    check_probit_data(y, X)
+    return sm.Probit(y, X).fit(method="newton", maxiter=100, tol=1e-10, disp=False)
 
 
 @dataclass(frozen=True)
@@ -110,6 +185,10 @@ class IVProbitResult:
     first_stage_se: pd.Series
     residual_sd: float
     nobs: int
+    first_stage_r2: float = float("nan")
+    #: second-step probit log likelihood plus the Gaussian first step's: the joint log likelihood
+    #: of (outcome, endogenous regressor) at the two-step estimates
+    joint_loglik: float = float("nan")
 
 
 def iv_probit(frame: pd.DataFrame, outcome: str, endogenous: str, exogenous: Sequence[str],
@@ -130,11 +209,13 @@ def iv_probit(frame: pd.DataFrame, outcome: str, endogenous: str, exogenous: Seq
         if missing:
             raise ParameterError(f"argument {name!r} names column {missing[0]!r}, which 'frame' does not have")
     W = frame[list(exogenous) + list(instruments)].astype(float)
+    _check_not_collinear(W, W.to_numpy(), "first-stage regressors")
     x = frame[endogenous].astype(float)
     first = sm.OLS(x, W).fit()
     v_hat = first.resid.rename("control_residual")
     Z2 = pd.concat([x, frame[list(exogenous)].astype(float), v_hat], axis=1)
     y = frame[outcome].astype(float)
+    check_probit_data(y, Z2)
     second = sm.Probit(y, Z2).fit(method="newton", maxiter=100, tol=1e-10, disp=False)
     theta = second.params.to_numpy()
     V2 = second.cov_params().to_numpy()
@@ -169,6 +250,7 @@ def iv_probit(frame: pd.DataFrame, outcome: str, endogenous: str, exogenous: Seq
         scaled=scaled, scaled_se=scaled_se, structural=structural, structural_se=structural_se,
         control_coef=float(theta[-1]), exogeneity_wald=wald, exogeneity_p=float(stats.chi2.sf(wald, 1)),
         first_stage=first.params, first_stage_se=first.bse, residual_sd=sd_v, nobs=int(len(y)),
+        first_stage_r2=float(first.rsquared), joint_loglik=float(second.llf + first.llf),
     )
 
 

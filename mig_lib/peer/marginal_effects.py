@@ -94,65 +94,84 @@ def age_marginal_effect_line(coefs: Mapping[str, float] | None = None) -> tuple[
     return dens * beta["age"], -2.0 * dens * beta["age_squared"]
 
 
-def _design_with(frame: pd.DataFrame, columns: Sequence[str], ratio_col: str, dummy_col: str,
-                 term_col: str, dummy_value: float, sibling_terms: Sequence[str] = ()) -> np.ndarray:
-    """The design matrix with the dummy fixed at ``dummy_value`` and its interaction rebuilt.
-
-    ``sibling_terms`` (the other levels of the same category) are set to zero: the levels are
-    exclusive, so the comparison is 'this level' against the 'none/few' baseline.
-    """
-    data = frame.loc[:, list(columns)].copy()
-    data[dummy_col] = dummy_value
-    data[term_col] = data[ratio_col] * dummy_value
-    for sib in sibling_terms:
-        if sib in data.columns:
-            data[sib] = 0.0
-    return data.to_numpy(dtype=float)
+def table3_interactions() -> dict[str, str]:
+    """Every ratio interaction of Table 3: ``peer_x_<category>_<level>`` -> its dummy ``<category>_<level>``."""
+    return {interaction_term(c, lv): interaction_dummy(c, lv) for c in CATEGORIES for lv in LEVELS}
 
 
 def interaction_effect(params: pd.Series, cov: pd.DataFrame, frame: pd.DataFrame, ratio_col: str,
-                       dummy_col: str, term_col: str, sibling_terms: Sequence[str] = ()) -> dict[str, float]:
+                       dummy_col: str, term_col: str, sibling_terms: Sequence[str] = (),
+                       interactions: Mapping[str, str] | None = None) -> dict[str, float]:
     """Ai-Norton interaction effect of (ratio x dummy) in a fitted probit, averaged over ``frame``.
 
-    For each observation the cross-difference of P in the dummy of the derivative in the ratio,
-    ``(J + lambda) phi(u1) - J phi(u0)`` with ``u1``/``u0`` the index at dummy 1/0, is averaged;
-    its standard error comes from the delta method with a numerical gradient in the
-    coefficients. ``naive`` is what treating the product as its own regressor gives,
-    the average of ``phi(u) * lambda``.
+    The ratio enters the index directly and through *every* interaction in the model,
+    ``interactions`` (term column -> dummy column; default ``{term_col: dummy_col}``, a model with
+    one interaction). For each observation the derivative of P in the ratio is
+    ``phi(u) (J + sum_t lambda_t D_t)``; the effect is its value with ``dummy_col`` at 1 minus its
+    value at the baseline (``dummy_col`` and the dummies of ``sibling_terms``, the other levels of
+    the same category, at 0), every other dummy at the observation's own value, averaged over the
+    sample. Its standard error comes from the delta method with the analytic gradient in the
+    coefficients. ``naive`` is what treating the product as its own regressor gives, the average
+    of ``phi(u) * lambda``.
 
     ``params``/``cov`` come from a fitted statsmodels probit whose exog columns are in ``frame``
-    (the dummy itself may be absent from the model, as in Table 3 where only the interaction
-    enters; it then has coefficient 0).
+    (a dummy may be absent from the model, as in Table 3 where only the interactions enter).
     """
     columns = list(params.index)
+    interactions = {term_col: dummy_col} if interactions is None else dict(interactions)
     for name, col in (("ratio_col", ratio_col), ("term_col", term_col)):
         if col not in columns:
             raise ParameterError(f"argument {name!r} = {col!r} is not allowed: expected a model regressor")
-    has_dummy = dummy_col in columns
-    if dummy_col not in frame.columns:
-        raise ParameterError(f"argument 'dummy_col' = {dummy_col!r} is not allowed: expected a column of 'frame'")
-    X = frame.loc[:, columns].to_numpy(dtype=float)
-    work = frame.loc[:, columns].copy()
-    if not has_dummy:
-        work[dummy_col] = frame[dummy_col]
-        cols = columns + [dummy_col]
-    else:
-        cols = columns
-    X1 = _design_with(work, cols, ratio_col, dummy_col, term_col, 1.0, sibling_terms)
-    X0 = _design_with(work, cols, ratio_col, dummy_col, term_col, 0.0, sibling_terms)
-    i_ratio, i_term = cols.index(ratio_col), cols.index(term_col)
+    if interactions.get(term_col) != dummy_col:
+        raise ParameterError(f"argument 'interactions' maps {term_col!r} to {interactions.get(term_col)!r}: "
+                             f"expected the dummy {dummy_col!r}")
+    for term, dummy in interactions.items():
+        if term not in columns:
+            raise ParameterError(f"argument 'interactions' names {term!r}, which is not a model regressor")
+        if dummy not in frame.columns:
+            raise ParameterError(f"argument 'interactions' names dummy {dummy!r}, which 'frame' does not have")
+        if not np.allclose(frame[term], frame[ratio_col] * frame[dummy], rtol=0, atol=1e-12):
+            raise ParameterError(f"argument 'interactions' pairs {term!r} with {dummy!r}, but the column is not "
+                                 f"{ratio_col!r} x {dummy!r}")
+    unknown = [t for t in sibling_terms if t not in interactions]
+    if unknown:
+        raise ParameterError(f"argument 'sibling_terms' names {unknown[0]!r}, which is not in 'interactions'")
+    terms = list(interactions)
+    ratio = frame[ratio_col].to_numpy(dtype=float)
 
-    def effect(b_model: np.ndarray) -> float:
-        b = np.append(b_model, 0.0) if not has_dummy else b_model
-        u1, u0 = X1 @ b, X0 @ b
-        # derivative in the ratio at dummy=1 minus at dummy=0 (ratio enters directly and via the term)
-        return float(np.mean((b[i_ratio] + b[i_term]) * norm.pdf(u1) - b[i_ratio] * norm.pdf(u0)))
+    def scenario(value: float) -> tuple[np.ndarray, np.ndarray]:
+        """Design matrix and interaction dummies with dummy_col at ``value``, its siblings at 0."""
+        dummies = frame[[interactions[t] for t in terms]].astype(float).copy()
+        dummies.columns = terms
+        dummies[term_col] = value
+        for sib in sibling_terms:
+            dummies[sib] = 0.0
+        design = frame[columns].astype(float).copy()
+        for t in terms:
+            design[t] = ratio * dummies[t].to_numpy()
+            if interactions[t] in columns:
+                design[interactions[t]] = dummies[t].to_numpy()
+        return design.to_numpy(), dummies.to_numpy()
+
+    (X1, D1), (X0, D0) = scenario(1.0), scenario(0.0)
+    i_ratio, i_terms = columns.index(ratio_col), [columns.index(t) for t in terms]
+
+    def slope_times_density(X: np.ndarray, D: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each person's dP/dM = s phi(u), and its gradient in b (rows: people)."""
+        u = X @ b
+        slope = b[i_ratio] + D @ b[i_terms]
+        dens = norm.pdf(u)
+        grad = -(slope * u * dens)[:, None] * X  # phi'(u) = -u phi(u)
+        grad[:, i_ratio] += dens
+        grad[:, i_terms] += dens[:, None] * D
+        return slope * dens, grad
 
     b_hat = params.to_numpy(dtype=float)
-    value = effect(b_hat)
-    step = 1e-6 * np.maximum(1.0, np.abs(b_hat))
-    grad = np.array([(effect(b_hat + e) - effect(b_hat - e)) / (2 * e[k])
-                     for k, e in enumerate(np.diag(step))])
-    se = float(np.sqrt(grad @ cov.to_numpy(dtype=float) @ grad))
+    d1, g1 = slope_times_density(X1, D1, b_hat)
+    d0, g0 = slope_times_density(X0, D0, b_hat)
+    value = float(np.mean(d1 - d0))
+    grad = (g1 - g0).mean(axis=0)
+    se = float(np.sqrt(grad @ cov.loc[columns, columns].to_numpy(dtype=float) @ grad))
+    X = frame[columns].to_numpy(dtype=float)
     naive = float(np.mean(norm.pdf(X @ b_hat) * b_hat[columns.index(term_col)]))
     return {"ai_norton": value, "ai_norton_se": se, "naive": naive}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from mig_lib.core import ParameterError, ParameterTable
@@ -126,6 +127,44 @@ def representative_curve(point: Mapping[str, float] | None = None,
     slope = beta["peer"] + sum(beta[interaction_term(c, lv)] * values[interaction_dummy(c, lv)]
                                for c in CATEGORIES for lv in LEVELS)
     return ResponseCurve(float(index), float(slope))
+
+
+def slope_by_category(point: Mapping[str, float] | None = None,
+                      coefs: Mapping[str, float] | None = None) -> pd.Series:
+    """The representative curve's slope in M split into J and each category's sum_t lambda_st s_st.
+
+    ``point`` overrides the Table 2 interaction shares as in :func:`representative_curve`; the
+    entries add up to that curve's slope.
+    """
+    values = sample_means()
+    for key, val in (point or {}).items():
+        if key not in values.index:
+            raise ParameterError(f"argument 'point' has unknown regressor {key!r}: allowed names are "
+                                 f"{', '.join(values.index)}")
+        values[key] = float(val)
+    beta = true_coefficients() if coefs is None else pd.Series(coefs, dtype=float)
+    parts = {"peer": float(beta["peer"])}
+    for c in CATEGORIES:
+        parts[c] = float(sum(beta[interaction_term(c, lv)] * values[interaction_dummy(c, lv)] for lv in LEVELS))
+    return pd.Series(parts)
+
+
+def social_multiplier(curve, ratio: float) -> float:
+    """1 / (1 - P'(M*)): how much a shift of the curve at a stable equilibrium is amplified.
+
+    A shift dP of the response curve moves the equilibrium by dM* = dP / (1 - P'(M*)).
+    """
+    slope = float(curve.derivative(ratio))
+    if not slope < 1.0:
+        raise ParameterError(f"argument 'ratio' = {ratio!r} is not allowed: the curve's slope there is "
+                             f"{slope:.4f}, expected a stable equilibrium (slope < 1)")
+    return 1.0 / (1.0 - slope)
+
+
+def age_peak(coefs: Mapping[str, float] | None = None) -> float:
+    """The age at which the index peaks: -b_age / (2 b_age^2)."""
+    beta = true_coefficients() if coefs is None else pd.Series(coefs, dtype=float)
+    return float(-beta["age"] / (2.0 * beta["age_squared"]))
 
 
 def scenario_point(scenario: str) -> dict[str, float]:
@@ -326,7 +365,8 @@ class SampleAverageCurve:
 
     def probability(self, ratio):
         r = np.atleast_1d(np.asarray(ratio, dtype=float))
-        values = norm.cdf(self.index_at_zero[None, :] + self.slope[None, :] * r[:, None]).mean(axis=1)
+        # scipy.special.ndtr: the normal cdf without scipy.stats' argument checks (grids of people x ratios)
+        values = ndtr(self.index_at_zero[None, :] + self.slope[None, :] * r[:, None]).mean(axis=1)
         return values if np.ndim(ratio) else float(values[0])
 
     def derivative(self, ratio):

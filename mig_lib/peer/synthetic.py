@@ -16,15 +16,28 @@ interaction category (``CLASS_EFFECT``), the copula correlations, and the villag
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.optimize import brentq
+from scipy.special import ndtr
 
-from mig_lib.core import ParameterError
-from mig_lib.peer.model import EDUCATION_DUMMIES, true_coefficients
+from mig_lib.core import DATA_DIR, ParameterError
+from mig_lib.peer.model import (
+    EDUCATION_DUMMIES,
+    SampleAverageCurve,
+    apply_scenario,
+    individual_curve_terms,
+    reached_equilibrium,
+    representative_curve,
+    scenario_point,
+    true_coefficients,
+)
 from mig_lib.peer.tables import (
     BASELINE_LEVEL,
     CATEGORIES,
@@ -34,6 +47,8 @@ from mig_lib.peer.tables import (
     interaction_dummy,
     interaction_shares,
     interaction_term,
+    published_source,
+    published_value,
 )
 
 #: Share of households whose head's father was labelled middle-rich/rich peasant or landlord.
@@ -55,6 +70,38 @@ COPULA_CORRELATION = np.array([
     [-0.40, -0.25, 0.10, 1.00, 0.00],
     [0.20, 0.15, 0.20, 0.00, 1.00],
 ])
+
+
+#: Sign of each interaction category's loading on the village migration-propensity factor: villages
+#: that send more migrants share job information more and exchange less labour.
+INTERACTION_PROPENSITY_SIGN = {"info": 1.0, "borrow": 0.0, "help": -1.0, "housing": -1.0, "care": -1.0}
+
+
+@dataclass(frozen=True)
+class VillageHeterogeneity:
+    """How strongly a village migration-propensity factor v_k ~ N(0, 1) ties a village's people together.
+
+    Each loading is the correlation of a latent Gaussian with v_k, the marginal distributions
+    (Table 2) stay as they are: ``lagged_ratio`` for the 1998 ratio's latent, ``household`` for the
+    household economics (labour beyond the working-age members, land and children, with the signs
+    that raise migration) and schooling, ``interaction`` for the five interaction latents (signs
+    :data:`INTERACTION_PROPENSITY_SIGN`). ``unsampled_sd`` is the s.d. across villages of the index
+    shift of the village's unsampled people (:func:`solve_village_ratios`): it moves the village
+    ratio, and the sampled people's migration only through it. All zero: villages differ only through their observed
+    covariates drawn independently. :func:`calibrate_village_heterogeneity` chooses them.
+    """
+
+    lagged_ratio: float = 0.0
+    household: float = 0.0
+    interaction: float = 0.0
+    unsampled_sd: float = 0.0
+
+    def __post_init__(self):
+        limits = {"lagged_ratio": 0.95, "household": 0.95, "interaction": 0.65, "unsampled_sd": 3.0}
+        for name, top in limits.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= top:
+                raise ParameterError(f"argument {name!r} = {value!r} is not allowed: expected a number in [0, {top}]")
 
 
 def _beta_from_moments(mean: float, sd: float) -> tuple[float, float]:
@@ -108,13 +155,15 @@ def _validate(n_villages, villages_per_county, endogeneity, seed):
         raise ParameterError(f"argument 'seed' = {seed!r} is not allowed: expected an integer in [0, 4294967295]")
 
 
-def _villages(rng, n_villages, villages_per_county):
+def _villages(rng, n_villages, villages_per_county, propensity, heterogeneity):
     """Village covariates; a county factor correlates the 1998 ratio and income within counties."""
     n_counties = int(np.ceil(n_villages / villages_per_county))
     county = np.repeat(np.arange(n_counties), villages_per_county)[:n_villages]
     county_factor = rng.standard_normal(n_counties)[county]
     # Poorer counties sent more migrants in 1998: opposite loadings of the county factor.
     z_mig = 0.6 * county_factor + 0.8 * rng.standard_normal(n_villages)
+    lag = heterogeneity.lagged_ratio
+    z_mig = lag * propensity + np.sqrt(1 - lag**2) * z_mig
     z_inc = -0.5 * county_factor + np.sqrt(1 - 0.25) * rng.standard_normal(n_villages)
     mean, sd = TABLE2["mean"], TABLE2["sd"]
     a, b = _beta_from_moments(mean["mig_1998"], sd["mig_1998"])
@@ -139,23 +188,29 @@ def _villages(rng, n_villages, villages_per_county):
     return out
 
 
-def _households(rng, villages):
+def _tied(rng_tie, factor, loading, sign=1.0):
+    """Uniforms whose normal scores load ``sign * loading`` on ``factor`` (a Gaussian copula)."""
+    return stats.norm.cdf(sign * loading * factor + np.sqrt(1 - loading**2) * rng_tie.standard_normal(len(factor)))
+
+
+def _households(rng, villages, rng_tie, propensity, heterogeneity):
     n_villages = len(villages)
     per_village = 8 + rng.binomial(4, 0.4, size=n_villages)
     village = np.repeat(np.arange(n_villages), per_village)
     n = len(village)
     members = 1 + rng.binomial(3, 0.26, size=n)
     mean, sd = TABLE2["mean"], TABLE2["sd"]
+    v, h = propensity[village], heterogeneity.household
+    land_shape, land_scale = _gamma_from_moments(mean["family_per_capita_land"], sd["family_per_capita_land"])
     hh = pd.DataFrame({
         "village": village,
         "household": np.arange(n),
         "working_age_members": members,
         # labour force counts working-age members plus older/younger workers in the family
-        "household_labor_force": members + rng.poisson(0.68, size=n),
-        "family_per_capita_land": rng.gamma(*_gamma_from_moments(mean["family_per_capita_land"],
-                                                                 sd["family_per_capita_land"]), size=n),
-        "kids_under_6": np.minimum(rng.poisson(mean["kids_under_6"], size=n), 4),
-        "kids_6_to_12": np.minimum(rng.poisson(mean["kids_6_to_12"], size=n), 4),
+        "household_labor_force": members + stats.poisson.ppf(_tied(rng_tie, v, h), 0.68),
+        "family_per_capita_land": stats.gamma.ppf(_tied(rng_tie, v, h, -1.0), land_shape, scale=land_scale),
+        "kids_under_6": np.minimum(stats.poisson.ppf(_tied(rng_tie, v, h, -1.0), mean["kids_under_6"]), 4),
+        "kids_6_to_12": np.minimum(stats.poisson.ppf(_tied(rng_tie, v, h, -1.0), mean["kids_6_to_12"]), 4),
         "elders_over_65": np.minimum(rng.poisson(mean["elders_over_65"], size=n), 3),
         "friends_outside": rng.binomial(1, mean["friends_outside"], size=n).astype(float),
         "friends_village_cadre": rng.binomial(1, mean["friends_village_cadre"], size=n).astype(float),
@@ -165,9 +220,14 @@ def _households(rng, villages):
     sociability = rng.standard_normal(n)
     shares = interaction_shares()
     noise_sd = np.sqrt(1 - SOCIABILITY_LOADING**2 - UNOBSERVABLE_LOADING**2)
+    tie = heterogeneity.interaction
     for c in CATEGORIES:
+        # the village factor takes over part of the idiosyncratic noise, so the latent stays N(0, 1)
+        village_part = INTERACTION_PROPENSITY_SIGN[c] * tie * v
+        own_sd = np.sqrt(noise_sd**2 - (INTERACTION_PROPENSITY_SIGN[c] * tie) ** 2)
         latent = (SOCIABILITY_LOADING * sociability + UNOBSERVABLE_LOADING * hh["household_unobservable"].to_numpy()
-                  + noise_sd * rng.standard_normal(n) - CLASS_EFFECT[c] * hh["family_political_class"].to_numpy())
+                  + village_part + own_sd * rng.standard_normal(n)
+                  - CLASS_EFFECT[c] * hh["family_political_class"].to_numpy())
         ordered = [BASELINE_LEVEL] + list(LEVELS[::-1])  # lowest to highest interaction
         cuts = _category_thresholds(shares.loc[c, ordered].to_numpy(dtype=float), CLASS_EFFECT[c])
         level_index = np.searchsorted(cuts, latent)  # 0 = none/few ... 4 = very frequently
@@ -178,11 +238,13 @@ def _households(rng, villages):
     return hh
 
 
-def _individuals(rng, households):
+def _individuals(rng, households, propensity, heterogeneity):
     idx = np.repeat(households.index.to_numpy(), households["working_age_members"].to_numpy())
     n = len(idx)
     mean = TABLE2["mean"]
     z = rng.multivariate_normal(np.zeros(5), COPULA_CORRELATION, size=n)
+    h = heterogeneity.household
+    z[:, 2] = h * propensity[households["village"].to_numpy()[idx]] + np.sqrt(1 - h**2) * z[:, 2]  # schooling
     u = stats.norm.cdf(z)
     female = rng.binomial(1, mean["female"], size=n).astype(float)
     upper = np.where(female == 1, 55, 60)  # official working ages: men 16-60, women 16-55
@@ -205,7 +267,8 @@ def _individuals(rng, households):
 
 def solve_village_ratios(index_wo_peer: np.ndarray, slope: np.ndarray, shock_scale: np.ndarray,
                          village: np.ndarray, household: np.ndarray, village_population: np.ndarray,
-                         start: np.ndarray, tol: float = 1e-12, max_iter: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
+                         start: np.ndarray, unsampled_shift: np.ndarray | None = None, tol: float = 1e-12,
+                         max_iter: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
     """Each village's social equilibrium with the family excluded (eq 9), by fixed-point iteration.
 
     Person i migrates with probability p_i = Phi((index_i + slope_i M_j) / shock_scale_i), where
@@ -213,30 +276,42 @@ def solve_village_ratios(index_wo_peer: np.ndarray, slope: np.ndarray, shock_sca
 
         M_j = (N_v m_v - n_j pbar_j) / (N_v - n_j),
 
-    m_v the village's expected ratio (the sampled members stand for its N_v working-age
-    people) and n_j, pbar_j the family's size and mean probability. Iterating from ``start``
-    (a per-village ratio; the 1998 ratio) converges monotonically to the equilibrium history selects.
-    Returns (M per person, m per village).
+    m_v the village's expected ratio and n_j, pbar_j the family's size and mean probability. The
+    survey samples n_v of the village's N_v working-age people; the other N_v - n_v are like the
+    sampled ones with their index shifted by ``unsampled_shift`` (per village; default 0, the
+    sample stands for the village), and respond to the village ratio m_v. Iterating from
+    ``start`` (a per-village ratio; the 1998 ratio) converges monotonically to the equilibrium
+    history selects. Returns (M per person, m per village).
     """
     n_v = np.bincount(village)
     n_j = np.bincount(household)
     pop = village_population.astype(float)
+    shift = np.zeros(len(n_v)) if unsampled_shift is None else np.asarray(unsampled_shift, dtype=float)
     m_person = start[village].astype(float)
+    m_village = start.astype(float)
     for _ in range(max_iter):
-        p = stats.norm.cdf((index_wo_peer + slope * m_person) / shock_scale)
-        m_village = np.bincount(village, weights=p) / n_v
+        p = ndtr((index_wo_peer + slope * m_person) / shock_scale)
+        q = ndtr((index_wo_peer + shift[village] + slope * m_village[village]) / shock_scale)
+        sampled = np.bincount(village, weights=p)
+        unsampled = np.bincount(village, weights=q) / n_v * (pop - n_v)
+        new_village = (sampled + unsampled) / pop
         fam_sum = np.bincount(household, weights=p)
         fam_n = n_j[household]
-        new = (pop[village] * m_village[village] - fam_sum[household]) / (pop[village] - fam_n)
-        if np.max(np.abs(new - m_person)) < tol:
-            return new, m_village
-        m_person = new
+        new = (pop[village] * new_village[village] - fam_sum[household]) / (pop[village] - fam_n)
+        if np.max(np.abs(new - m_person)) < tol and np.max(np.abs(new_village - m_village)) < tol:
+            return new, new_village
+        m_person, m_village = new, new_village
     raise RuntimeError("village equilibria did not converge: is a curve steeper than the 45-degree line?")
 
 
 def draw_world(n_villages: int = 960, seed: int = 0, endogeneity: float = 0.0,
-               villages_per_county: int = 8, truth: pd.Series | None = None) -> SyntheticWorld:
+               villages_per_county: int = 8, truth: pd.Series | None = None,
+               heterogeneity: VillageHeterogeneity | None = None) -> SyntheticWorld:
     """Draw a synthetic CHIPS-like world.
+
+    ``heterogeneity`` ties each village's people together through a migration-propensity factor
+    (:class:`VillageHeterogeneity`); the default is the calibrated one
+    (:func:`calibrated_heterogeneity`, from ``data/calibration/peer_village_heterogeneity.json``).
 
     ``endogeneity`` is the correlation between the migration shock and the household
     unobservable that also raises every interaction strength: 0 is the paper's maintained
@@ -244,27 +319,27 @@ def draw_world(n_villages: int = 960, seed: int = 0, endogeneity: float = 0.0,
     """
     _validate(n_villages, villages_per_county, endogeneity, seed)
     rng = np.random.default_rng(seed)
+    rng_tie = np.random.default_rng([seed, 1])  # the village factor and the copula scores it enters
+    heterogeneity = calibrated_heterogeneity() if heterogeneity is None else heterogeneity
     beta = true_coefficients() if truth is None else truth.astype(float)
-    villages = _villages(rng, n_villages, villages_per_county)
-    households = _households(rng, villages)
-    people = _individuals(rng, households)
+    propensity = rng_tie.standard_normal(n_villages)
+    unsampled_draw = rng_tie.standard_normal(n_villages)
+    villages = _villages(rng, n_villages, villages_per_county, propensity, heterogeneity)
+    households = _households(rng, villages, rng_tie, propensity, heterogeneity)
+    people = _individuals(rng, households, propensity, heterogeneity)
     data = people.merge(households, on="household", how="left").merge(villages, on="village", how="left")
     data["intercept"] = 1.0
-    non_peer = [t for t in beta.index if t != "peer" and not t.startswith("peer_x_")]
-    index = data[non_peer].to_numpy(dtype=float) @ beta[non_peer].to_numpy()
-    slope = np.full(len(data), beta["peer"])
-    for c in CATEGORIES:
-        for lv in LEVELS:
-            slope = slope + beta[interaction_term(c, lv)] * data[interaction_dummy(c, lv)].to_numpy()
+    index, slope = individual_curve_terms(data, beta)
     rho = float(endogeneity)
     u = data["household_unobservable"].to_numpy()
     # eps = rho u + sqrt(1 - rho^2) e keeps Var(eps) = 1; given u the shock has s.d. sqrt(1 - rho^2).
     scale = np.full(len(data), np.sqrt(1 - rho**2))
     shifted = index + rho * u
+    unsampled_shift = heterogeneity.unsampled_sd * unsampled_draw
     ratio, village_ratio = solve_village_ratios(shifted, slope, scale, data["village"].to_numpy(),
                                                 data["household"].to_numpy(),
                                                 villages["village_population"].to_numpy(),
-                                                villages["mig_1998"].to_numpy())
+                                                villages["mig_1998"].to_numpy(), unsampled_shift)
     data["peer"] = ratio
     data["village_expected_ratio"] = village_ratio[data["village"].to_numpy()]
     latent = shifted + slope * ratio + scale * rng.standard_normal(len(data))
@@ -273,6 +348,8 @@ def draw_world(n_villages: int = 960, seed: int = 0, endogeneity: float = 0.0,
         for lv in LEVELS:
             data[interaction_term(c, lv)] = data["peer"] * data[interaction_dummy(c, lv)]
         data[f"peer_x_{c}_score"] = data["peer"] * data[f"{c}_score"]
+    data["village_propensity"] = propensity[data["village"].to_numpy()]
+    data["unsampled_index_shift"] = unsampled_shift[data["village"].to_numpy()]
     return SyntheticWorld(data=data, truth=beta, endogeneity=rho, seed=int(seed))
 
 
@@ -296,3 +373,186 @@ def share_check(world: SyntheticWorld, n_sd: float = 4.0) -> pd.DataFrame:
                      "z": (ours - paper) / se if se > 0 else np.nan,
                      "within": abs(ours - paper) <= n_sd * se})
     return pd.DataFrame(rows).set_index("variable")
+
+
+def table2_by_outcome(world: SyntheticWorld) -> pd.DataFrame:
+    """The world's Table 2 means for migrants and non-migrants, with the unmarried shares."""
+    data = world.data
+    columns = [v for v in TABLE2.index if v in data.columns]
+    groups = data.groupby("migrant")[columns].mean().T
+    return groups.rename(columns={1.0: "migrants", 0.0: "non_migrants"})[["migrants", "non_migrants"]]
+
+
+#: The ways of reading the paper's Figure 5 equilibrium (see :func:`scenario_equilibrium`).
+READINGS = ("representative", "sample_average", "village_by_village")
+
+
+def scenario_equilibrium(world: SyntheticWorld, scenario: str, reading: str,
+                         intercept: float | None = None) -> float:
+    """The equilibrium village migration ratio of a policy scenario under one reading of the figures.
+
+    * ``representative``: the curve Phi(xbar'b + s-bar M) of the person at the Table 2 means;
+    * ``sample_average``: the mean over the world's people of Phi(a_i + s_i M) (one curve for the
+      whole sample, as if it were one village), reached from the status-quo equilibrium of the
+      same curve;
+    * ``village_by_village``: each village's own equilibrium with the family excluded (eq 9),
+      reached from its status-quo ratio, averaged over people.
+
+    ``intercept`` replaces the probit intercept (default: the truth's).
+    """
+    if reading not in READINGS:
+        raise ParameterError(f"argument 'reading' = {reading!r} is not allowed: expected one of {', '.join(READINGS)}")
+    coefs = world.truth.copy()
+    if intercept is not None:
+        coefs["intercept"] = float(intercept)
+    if reading == "representative":
+        status_quo = reached_equilibrium(representative_curve(None, world.truth), 0.0)
+        return reached_equilibrium(representative_curve(scenario_point(scenario), coefs), status_quo)
+    if reading == "sample_average":
+        status_quo = reached_equilibrium(SampleAverageCurve(*individual_curve_terms(world.data, world.truth)), 0.0,
+                                         n_grid=401)
+        curve = SampleAverageCurve(*individual_curve_terms(apply_scenario(world.data, scenario), coefs))
+        return reached_equilibrium(curve, status_quo, n_grid=401)
+    data = world.data
+    index, slope = individual_curve_terms(apply_scenario(data, scenario), coefs)
+    population = data.groupby("village")["village_population"].first().to_numpy()
+    start = data.groupby("village")["village_expected_ratio"].first().to_numpy()
+    if world.endogeneity:
+        rho = world.endogeneity
+        index = index + rho * data["household_unobservable"].to_numpy()
+        scale = np.full(len(data), np.sqrt(1 - rho**2))
+    else:
+        scale = np.ones(len(data))
+    shift = data.groupby("village")["unsampled_index_shift"].first().to_numpy()
+    _, village_ratio = solve_village_ratios(index, slope, scale, data["village"].to_numpy(),
+                                            data["household"].to_numpy(), population, start, shift)
+    return float(village_ratio[data["village"].to_numpy()].mean())
+
+
+def intercept_for_equilibrium(world: SyntheticWorld, scenario: str, reading: str, target: float = 0.5,
+                              bracket: tuple[float, float] = (-6.0, -2.0)) -> float:
+    """The probit intercept at which :func:`scenario_equilibrium` reaches ``target``.
+
+    The equilibrium rises with the intercept (it may jump where a curve folds); Brent's method on
+    the bracket finds the crossing, or the jump that passes ``target``.
+    """
+    if not 0.0 < target < 1.0:
+        raise ParameterError(f"argument 'target' = {target!r} is not allowed: expected a ratio in (0, 1)")
+    def gap(a):
+        return scenario_equilibrium(world, scenario, reading, a) - target
+    lo, hi = bracket
+    if not gap(lo) < 0 < gap(hi):
+        raise ParameterError(f"argument 'bracket' = {bracket!r} is not allowed: the equilibrium must cross "
+                             f"{target} between its ends")
+    return float(brentq(gap, lo, hi, xtol=1e-6))
+
+
+#: Where :func:`calibrate_village_heterogeneity`'s result is frozen (with its command and versions).
+CALIBRATION_PATH = DATA_DIR / "calibration" / "peer_village_heterogeneity.json"
+#: The moments the calibration matches: published key, the world's statistic, tolerance.
+CALIBRATION_MOMENTS = {
+    "mean_ratio": ("table2/mean/peer", 0.006),
+    "sd_ratio": ("table2/sd/peer", 0.012),
+    "mean_ratio_migrants": ("table2/migrants/mean/peer", 0.012),
+    "mean_ratio_non_migrants": ("table2/non_migrants/mean/peer", 0.006),
+    "migration_share": ("text/migration_share", 0.006),
+}
+
+
+def world_moments(world: SyntheticWorld) -> pd.Series:
+    """The village-level moments of :data:`CALIBRATION_MOMENTS` in a drawn world (people-weighted)."""
+    d = world.data
+    return pd.Series({
+        "mean_ratio": float(d["peer"].mean()),
+        "sd_ratio": float(d["peer"].std()),
+        "mean_ratio_migrants": float(d.loc[d["migrant"] == 1, "peer"].mean()),
+        "mean_ratio_non_migrants": float(d.loc[d["migrant"] == 0, "peer"].mean()),
+        "migration_share": float(d["migrant"].mean()),
+    })
+
+
+def calibration_targets() -> pd.DataFrame:
+    """Paper value, source and tolerance of every calibrated moment."""
+    return pd.DataFrame([{"moment": m, "paper": published_value(key), "tolerance": tol, "source": published_source(key)}
+                         for m, (key, tol) in CALIBRATION_MOMENTS.items()]).set_index("moment")
+
+
+def _loadings(x: np.ndarray) -> VillageHeterogeneity:
+    # Nelder-Mead works unconstrained: each loading is a logistic map of x onto (0, its limit)
+    tops = np.array([0.95, 0.95, 0.65, 3.0])
+    values = tops / (1 + np.exp(-np.asarray(x, dtype=float)))
+    return VillageHeterogeneity(*map(float, values))
+
+
+def calibrate_village_heterogeneity(n_villages: int = 960, seeds: tuple[int, ...] = (101, 102),
+                                    max_evaluations: int = 120) -> tuple[VillageHeterogeneity, pd.DataFrame, dict]:
+    """Choose the :class:`VillageHeterogeneity` loadings by simulated method of moments.
+
+    Minimises sum_m ((world moment_m - paper moment_m) / tolerance_m)^2, the world moments averaged
+    over worlds drawn with ``seeds`` (common random numbers: the same seeds at every trial, so the
+    objective is smooth in the loadings up to the discreteness of the draws), with Nelder-Mead.
+    Returns the loadings, the moments table (paper, world, tolerance, within) and the optimiser's
+    summary.
+    """
+    from scipy.optimize import minimize
+
+    targets = calibration_targets()
+
+    def moments_at(het):
+        return pd.concat([world_moments(draw_world(n_villages, seed=s, heterogeneity=het)) for s in seeds],
+                         axis=1).mean(axis=1)
+
+    def loss(x):
+        gap = (moments_at(_loadings(x)) - targets["paper"]) / targets["tolerance"]
+        return float((gap**2).sum())
+
+    start = np.array([0.0, 0.2, 0.2, -2.0])  # loadings about 0.48, 0.52, 0.36 and an unsampled s.d. of 0.36
+    result = minimize(loss, x0=start, method="Nelder-Mead",
+                      options={"maxfev": max_evaluations, "xatol": 1e-3, "fatol": 1e-3,
+                               "initial_simplex": np.vstack([start, start + np.eye(4)])})
+    best = _loadings(result.x)
+    table = targets.assign(world=moments_at(best))
+    table["within"] = (table["world"] - table["paper"]).abs() <= table["tolerance"]
+    summary = {"loss": float(result.fun), "evaluations": int(result.nfev), "message": str(result.message)}
+    return best, table, summary
+
+
+@lru_cache(maxsize=1)
+def calibrated_heterogeneity() -> VillageHeterogeneity:
+    """The loadings frozen in :data:`CALIBRATION_PATH` by ``python -m mig_lib.peer.synthetic``."""
+    if not CALIBRATION_PATH.is_file():
+        return VillageHeterogeneity()
+    doc = json.loads(CALIBRATION_PATH.read_text())
+    return VillageHeterogeneity(**doc["loadings"])
+
+
+def main(argv=None) -> None:
+    """``python -m mig_lib.peer.synthetic``: calibrate the village heterogeneity and freeze it."""
+    import argparse
+    import platform
+    import shlex
+    import sys
+    from dataclasses import asdict
+    from importlib.metadata import version
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--max-evaluations", type=int, default=120)
+    parser.add_argument("--out", default=str(CALIBRATION_PATH))
+    args = parser.parse_args(argv)
+    best, table, summary = calibrate_village_heterogeneity(max_evaluations=args.max_evaluations)
+    doc = {"what": "village heterogeneity of the synthetic CHIPS-like world, by simulated method of moments "
+                   "(mig_lib.peer.synthetic.calibrate_village_heterogeneity)",
+           "command": "python -m mig_lib.peer.synthetic " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+           "versions": {"python": platform.python_version(),
+                        **{p: version(p) for p in ("numpy", "scipy", "pandas")}},
+           "loadings": asdict(best), "optimizer": summary,
+           "moments": {m: {"paper": float(r["paper"]), "world": float(r["world"]), "tolerance": float(r["tolerance"])}
+                       for m, r in table.iterrows()}}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
+    print(table.drop(columns="source").to_string())
+    print(asdict(best), summary)
+
+
+if __name__ == "__main__":
+    main()

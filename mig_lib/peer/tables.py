@@ -7,7 +7,12 @@ verbatim from the source text; names follow Table 3's rows in snake_case.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import pandas as pd
+
+from mig_lib.core import ParameterError, published_path
 
 #: Social-interaction categories (Table 1) and their strength levels; "none_few" is the
 #: omitted baseline of every group of four dummies.
@@ -157,3 +162,40 @@ def interaction_shares() -> pd.DataFrame:
         shares[BASELINE_LEVEL] = 1.0 - sum(shares.values())
         rows[c] = shares
     return pd.DataFrame(rows).T[list(LEVELS) + [BASELINE_LEVEL]]
+
+
+#: The chapter's file of published values (``data/published/01_peer_effects.json``): ``values`` are
+#: asserted against the chapter's records, ``unreproduced`` are shown with a reason, ``printed`` are
+#: the paper's other printed numbers, shown beside the synthetic world's.
+PUBLISHED_SECTIONS = ("values", "unreproduced", "printed")
+
+
+@lru_cache(maxsize=1)
+def _published_entries() -> dict[str, dict]:
+    doc = json.loads(published_path("01_peer_effects").read_text())
+    entries: dict[str, dict] = {}
+    for section in PUBLISHED_SECTIONS:
+        for key, entry in doc.get(section, {}).items():
+            entries[key] = {**entry, "section": section}
+    return entries
+
+
+def published_entries() -> dict[str, dict]:
+    """Every entry of the chapter's published file, from all its sections, keyed by record name."""
+    return {k: dict(v) for k, v in _published_entries().items()}
+
+
+def published_value(key: str) -> float:
+    """The paper's printed value stored under ``key`` in the chapter's published file."""
+    entries = _published_entries()
+    if key not in entries:
+        close = sorted(k for k in entries if k.split("/")[0] == key.split("/")[0])[:5]
+        raise ParameterError(f"argument 'key' = {key!r} is not allowed: no such published value "
+                             f"(same prefix: {', '.join(close) or 'none'})")
+    return float(entries[key]["value"])
+
+
+def published_source(key: str) -> str:
+    """Where the paper prints the value stored under ``key``."""
+    published_value(key)  # validates the key
+    return str(_published_entries()[key]["source"])

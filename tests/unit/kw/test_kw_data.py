@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from mig_lib.core import ParameterError
-from mig_lib.kw.data import panel_arrays, read_panel, validate_panel
+from mig_lib.kw.data import panel_arrays, panel_from_simulation, read_panel, validate_panel
 
 PROVINCES = (11, 31, 44, 51)
 AGES = (20, 59)
@@ -47,7 +47,8 @@ def test_home_column_is_used():
     (lambda f: f.assign(age=[27, 25, 27, 40, 41]), "age must rise by one"),
     (lambda f: f.assign(age=[27, 25, 26, 60, 61]), "outside the model's ages"),
     (lambda f: f.assign(home=[11, 11, 31, 44, 44]), "more than one home"),
-    (lambda f: f.assign(wage=[1.0, np.inf, 1.0, 1.0, 1.0]), "non-numeric or infinite"),
+    (lambda f: f.assign(wage=[1.0, np.inf, 1.0, 1.0, 1.0]), "infinite value, inf, at row 1 "),
+    (lambda f: f.assign(wage=[1.0, "n/a", 1.0, 1.0, 1.0]), "non-numeric value at row 1 "),
     (lambda f: f.assign(province=[31, None, 31, 44, 44]), "missing value"),
     (lambda f: f.assign(age=[27.5, 25, 26, 40, 41]), "whole numbers"),
 ])
@@ -77,3 +78,50 @@ def test_read_errors(tmp_path):
         tmp_path / "bad.csv", index=False)
     with pytest.raises(ParameterError, match=r"missing column\(s\) \['wage'\]"):
         read_panel(tmp_path / "bad.csv", PROVINCES, AGES)
+
+
+@pytest.mark.parametrize("wage, message", [
+    ([1.0, -9.0, 1.0, -8.0, 1.0], r"negative value, -9.0, at rows 1, 3 .*missing_codes="),
+    ([1.0, 1.0, -np.inf, 1.0, 1.0], r"infinite value, -inf, at row 2 "),
+    ([1.0, 1.0, 1.0, 1e300, 1.0], r"above 100000 .* at row 3 "),
+])
+def test_negative_non_finite_and_absurd_wages_are_rejected_with_their_rows(wage, message):
+    with pytest.raises(ParameterError, match=message):
+        validate_panel(good_panel().assign(wage=wage), PROVINCES, AGES)
+
+
+def test_missing_codes_become_missing_wages(tmp_path):
+    coded = good_panel().assign(wage=[3.2, 1.1, -9, -8, 2.5])
+    coded.to_csv(tmp_path / "panel.csv", index=False)
+    panel = read_panel(tmp_path / "panel.csv", PROVINCES, AGES, missing_codes=(-8, -9))
+    expected = validate_panel(good_panel().assign(wage=[3.2, 1.1, np.nan, np.nan, 2.5]), PROVINCES, AGES)
+    pd.testing.assert_frame_equal(panel, expected)
+    # a code not declared is still an error, and the codes must be numbers
+    with pytest.raises(ParameterError, match="negative value, -8.0, at row 3 "):
+        validate_panel(coded, PROVINCES, AGES, missing_codes=[-9])
+    with pytest.raises(ParameterError, match="argument 'missing_codes' = 'NA'"):
+        validate_panel(coded, PROVINCES, AGES, missing_codes="NA")
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda f: f.assign(province=[31, 11, 31, 44, 99]), r"province code\(s\) \[99\] not among"),
+    (lambda f: f.assign(home=[11, 11, 31, 44, 44]), r"person 2 has more than one home"),
+    (lambda f: f.assign(year=[2012, 2010, 2011, 1e20, 2015]), r"'year' has value 1e\+20 at row 3 .*\[1900, 2100\]"),
+    (lambda f: f.assign(age=[27, 25, 26, 1e20, 41]), r"person 1 has age 1e\+20 in 2014, outside the model's ages"),
+])
+def test_messages_show_values_as_typed(mutate, message):
+    with pytest.raises(ParameterError, match=message) as error:
+        validate_panel(mutate(good_panel()), PROVINCES, AGES)
+    assert "np." not in str(error.value) and "-9223372036854775808" not in str(error.value)
+
+
+def test_simulated_panels_may_hold_negative_wages():
+    """The model's wage equation is normal in levels; only survey panels reject negative wages."""
+    simulated = pd.DataFrame({"person": [0, 0, 1], "age": [20, 21, 20], "location": [0, 1, 2],
+                              "wage": [-0.3, 1.0, 2.0], "home": [0, 0, 2]})
+    frame = panel_from_simulation(simulated, PROVINCES, n_years=2)
+    assert validate_panel(frame.head(3), PROVINCES, AGES)["wage"].min() == -0.3
+    with pytest.raises(ParameterError, match="negative value"):
+        validate_panel(frame, PROVINCES, AGES, allow_negative_wages=False)
+    with pytest.raises(ParameterError, match="negative value"):
+        validate_panel(pd.DataFrame(frame), PROVINCES, AGES, allow_negative_wages=False)

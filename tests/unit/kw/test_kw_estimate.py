@@ -136,3 +136,71 @@ def test_kw_recovery_with_other_true_parameters():
     records = {**{f"estimate/{n}": result.estimate[n] for n in names}, **{f"se/{n}": result.se[n] for n in names},
                **{f"true/{n}": truth[n] for n in names}, "converged": int(result.converged)}
     assert recovery_failures(records) == []
+
+
+def test_a_non_finite_criterion_raises_naming_the_parameter_vector():
+    from mig_lib.kw.estimate import EstimationError
+
+    data = np.linspace(0.1, 2.0, 40)
+    table = ParameterTable([("rate", 0.5, 0.0, 5.0, r"\lambda", "rate"), ("shift", 1.0, 0.0, 3.0, "s", "shift")])
+    # NaN at the start: log of a negative number
+    with pytest.raises(EstimationError, match=r"log-likelihood is nan for 40 of 40 people at parameter vector "
+                                              r"\(rate=0.5, shift=1\)"):
+        maximize_likelihood(lambda v: np.log(v["rate"] - v["shift"]) + 0 * data, table, ["rate", "shift"])
+    # -inf met during the search: the likelihood keeps rising towards a region where it is impossible
+    with pytest.raises(EstimationError, match=r"log-likelihood is -inf for \d+ of 40 people at parameter vector "
+                                              r"\(rate=[0-9.e-]+, shift=[0-9.e-]+\)"):
+        maximize_likelihood(lambda v: np.where(data > v["rate"] * 1.5, np.log(v["rate"]) - v["rate"] * data, -np.inf),
+                            table, ["rate", "shift"], start={"rate": 0.05})
+
+
+def test_a_maximum_on_a_bound_is_reported_not_converged():
+    data = np.random.default_rng(7).normal(1.0, 0.2, size=400)
+    table = ParameterTable([("mean", 0.0, -5.0, 5.0, "m", "mean"), ("sd", 1.0, 0.5, math.inf, "s", "sd"),
+                            ("p", 0.5, 0.0, 1.0, "p", "a probability whose likelihood peaks at 0")])
+
+    def loglik(values):
+        return -0.5 * ((data - values["mean"]) / values["sd"]) ** 2 - np.log(values["sd"]) + np.log1p(-values["p"])
+
+    result = maximize_likelihood(loglik, table, ["mean", "sd", "p"], nelder_mead_check=False)
+    assert not result.converged
+    assert result.at_bound == ["sd", "p"] and "on a parameter bound: sd, p" in result.message
+    assert np.isnan(result.se["sd"]) and np.isnan(result.se["p"])
+    # the interior parameter keeps its (conditional) standard error: sd held at its bound 0.5
+    assert result.se["mean"] == pytest.approx(0.5 / np.sqrt(400), rel=1e-3)
+
+
+def test_a_collinear_pair_is_flat_at_the_hessians_accuracy():
+    """y ~ N(a + b, sd): a and b are not separately identified, whatever the scale of the data."""
+    for seed, mean, sd in [(5, -2.0, 0.3), (2, 0.5, 1.0)]:
+        data = np.random.default_rng(seed).normal(mean, sd, size=1000)
+        table = ParameterTable([("a", 0.0, -5.0, 5.0, "a", "a"), ("b", 0.0, -5.0, 5.0, "b", "b"),
+                                ("sd", 1.0, 0.1, 5.0, "s", "sd")])
+        result = maximize_likelihood(
+            lambda v: -0.5 * ((data - v["a"] - v["b"]) / v["sd"]) ** 2 - np.log(v["sd"]), table, ["a", "b", "sd"],
+            nelder_mead_check=False)
+        assert result.not_identified == ["a", "b"], (seed, result.not_identified)
+        assert not result.converged and "flat direction" in result.message
+        assert result.se["sd"] == pytest.approx(result.estimate["sd"] / np.sqrt(2000), rel=1e-3)
+
+
+def test_kw_bounds_exclude_degenerate_wage_noise():
+    from mig_lib.kw.model import default_parameters
+
+    for name in ("sigma_eps_low", "sigma_eps_high", "eta_sd"):
+        with pytest.raises(ParameterError, match=f"parameter '{name}' = 0.0 is not allowed"):
+            default_parameters().with_values(**{name: 0.0})
+
+
+def test_moving_costs_are_not_estimated_from_a_panel_without_moves():
+    import pandas as pd
+
+    from mig_lib.kw.estimate import estimate_kw
+    from mig_lib.kw.geography import load_china
+    from mig_lib.kw.model import default_parameters
+
+    geo = load_china(["BJ", "HE", "SH"])
+    frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 25 + t, "province": geo.codes[p % 3],
+                           "wage": 3.0 + 0.1 * t} for p in range(30) for t in range(5)])
+    with pytest.raises(ParameterError, match=r"the panel has no moves .* \['gamma0_type1', 'gamma_hukou'\] cannot"):
+        estimate_kw(geo, frame, default_parameters(), ["alpha_income", "gamma0_type1", "gamma_hukou"])

@@ -1,5 +1,7 @@
 """The mixture likelihood: location draws, the numba kernel vs enumeration, and the full model."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,7 +94,8 @@ def tiny_geography():
 
 def code_panel(geo, rows):
     frame = pd.DataFrame(rows, columns=["person", "year", "age", "province", "wage", "home"])
-    return panel_arrays(frame, geo.codes, AGES)
+    # the wage equation is normal in levels: densities are integrated over negative wages too
+    return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True)
 
 
 def brute_force_loglik(geo, params, rows_by_person, n_nu=3):
@@ -197,3 +200,19 @@ def test_wage_only_changes_reuse_the_solution(tiny_geography):
     np.testing.assert_allclose(a, fresh.loglik_per_person({"eta_sd": 0.9, "wage_age_slope": 0.02, "type1_share": 0.8}))
     cached.loglik_per_person({"gamma_hukou": 1.0})
     assert cached.n_solves == first + 1
+
+
+def test_a_missing_wage_is_integrated_out(tiny_geography):
+    """L(history with wage t missing) = ∫ L(history with wage t = w) dw, as mig_lib.kw.data documents."""
+    geo = tiny_geography
+    rows = [(0, 2010, 30, "BJ", 4.2, "BJ"), (0, 2011, 31, "SH", np.nan, "BJ"), (0, 2012, 32, "SH", 8.1, "BJ")]
+    likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60))
+    missing = float(np.exp(likelihood.loglik_per_person({})[0]))
+    grid = np.linspace(-10.0, 30.0, 4001)
+    wage = likelihood.panel.wage.copy()
+    likelihood.panel = dataclasses.replace(likelihood.panel, wage=wage)
+    density = []
+    for w in grid:
+        wage[1] = w
+        density.append(np.exp(likelihood.loglik_per_person({})[0]))
+    assert simpson(np.array(density), x=grid) == pytest.approx(missing, rel=1e-8)

@@ -87,3 +87,40 @@ def test_wrong_file_type_and_missing_file(tmp_path):
     path.write_text("x")
     with pytest.raises(ValueError, match="unsupported file type '.xlsx'"):
         data.load_chip2002(path)
+
+
+def _problems(path):
+    with pytest.raises(data.Chip2002SchemaError) as err:
+        data.load_chip2002(path)
+    return str(err.value)
+
+
+def test_duplicated_rows_are_reported(extract, tmp_path):
+    doubled = pd.concat([extract, extract.iloc[[3]]], ignore_index=True)
+    text = _problems(_write(doubled, tmp_path))
+    assert f"1 duplicated row(s): rows 3, {len(extract)} (counting from 0) share their county, village, household, person" in text
+
+
+def test_header_only_file_is_reported(extract, tmp_path):
+    text = _problems(_write(extract.iloc[:0], tmp_path))
+    assert "1 problem(s)" in text and "the file has a header but no data rows" in text
+
+
+def test_constant_outcome_is_reported(extract, tmp_path):
+    text = _problems(_write(extract.assign(migrant=0, family_migrants=0, village_migrants=0), tmp_path))
+    assert "column 'migrant' is 0 in every row: the probit needs both migrants and non-migrants" in text
+
+
+def test_semicolon_separated_file_says_the_delimiter_looks_wrong(extract, tmp_path):
+    path = tmp_path / "chip.csv"
+    extract.to_csv(path, index=False, sep=";")
+    text = _problems(path)
+    assert "1 problem(s)" in text and "the delimiter looks wrong" in text and "';'" in text
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, "migrant,age\n1,\xe9\n".encode("latin-1")])
+def test_binary_or_non_utf8_file_gives_a_clear_error(content, tmp_path):
+    path = tmp_path / "chip.csv"
+    path.write_bytes(content)
+    text = _problems(path)
+    assert "binary" in text or "not UTF-8 text" in text

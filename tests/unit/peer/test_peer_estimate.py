@@ -95,3 +95,45 @@ def test_bad_arguments_raise_named_errors():
         estimate.fit_probit(frame, ["nope"], outcome="y")
     with pytest.raises(ParameterError, match="unknown category 'gossip'"):
         estimate.table4_regressors(["gossip"])
+
+
+def test_constant_outcome_is_rejected_before_fitting():
+    frame = _rv_world(np.random.default_rng(2), 300, 0.0).assign(y=0.0)
+    with pytest.raises(ParameterError, match="outcome 'y' is 0 for all 300 observations"):
+        estimate.fit_probit(frame, ["const", "x", "w"], outcome="y")
+    with pytest.raises(ParameterError, match="outcome 'y' is 0 for all 300 observations"):
+        estimate.iv_probit(frame, "y", "x", ["const", "w"], ["z"])
+
+
+def test_perfect_separation_names_the_regressor():
+    frame = _rv_world(np.random.default_rng(3), 300, 0.0)
+    frame["y"] = (frame["w"] > 0.1).astype(float)
+    with pytest.raises(ParameterError, match="regressor 'w' separates the outcome 'y' perfectly"):
+        estimate.fit_probit(frame, ["const", "x", "w"], outcome="y")
+
+
+def test_collinear_regressors_are_named():
+    frame = _rv_world(np.random.default_rng(4), 300, 0.0)
+    frame["two_x"] = 2 * frame["x"] - 1
+    with pytest.raises(ParameterError, match=r"regressors \['x', 'const', 'two_x'\] are collinear"):
+        estimate.fit_probit(frame, ["x", "w", "const", "two_x"], outcome="y")
+
+
+def test_a_missing_education_category_names_its_dummy():
+    from mig_lib.peer import synthetic
+    from mig_lib.peer.model import EDUCATION_DUMMIES
+
+    data = synthetic.draw_world(n_villages=40, seed=5).data.copy()
+    top = EDUCATION_DUMMIES[-1]
+    data[EDUCATION_DUMMIES[-2]] += data[top]   # nobody in the sample reached the top category
+    data[top] = 0.0
+    with pytest.raises(ParameterError, match=f"regressor '{top}' is 0 for every observation"):
+        estimate.fit_probit(data, estimate.table3_regressors())
+
+
+def test_quasi_complete_separation_warns_naming_the_dummy():
+    frame = _rv_world(np.random.default_rng(6), 400, 0.0)
+    frame["d"] = (np.arange(400) < 20).astype(float)
+    frame.loc[frame["d"] == 1, "y"] = 1.0
+    with pytest.warns(estimate.ProbitSeparationWarning, match="regressor 'd' predicts the outcome 'y' perfectly"):
+        estimate.fit_probit(frame, ["const", "x", "w", "d"], outcome="y")

@@ -7,7 +7,7 @@ from scipy.stats import norm
 
 from mig_lib.peer import marginal_effects as me
 from mig_lib.peer import model
-from mig_lib.peer.tables import TABLE3, interaction_dummy, interaction_term
+from mig_lib.peer.tables import CATEGORIES, LEVELS, TABLE3, interaction_dummy, interaction_term
 
 
 def _probability(ratio, category=None, level=None):
@@ -83,3 +83,82 @@ def test_ai_norton_matches_finite_difference_cross_partial():
     u = frame[params.index].to_numpy() @ params.to_numpy()
     assert out["naive"] == pytest.approx(float(np.mean(norm.pdf(u) * 1.3)))
     assert out["ai_norton_se"] > 0
+
+
+# --- Ai-Norton with all 20 interactions in the model -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def table3_fit():
+    from mig_lib.peer import estimate, synthetic
+
+    world = synthetic.draw_world(n_villages=300, seed=11)
+    return world.data, estimate.fit_probit(world.data, estimate.table3_regressors())
+
+
+def _category_dummies_set(frame, category, level):
+    """The frame with ``category`` at ``level`` (None: its none/few baseline) for everyone."""
+    out = frame.copy()
+    for lv in LEVELS:
+        out[interaction_dummy(category, lv)] = float(lv == level)
+    return out
+
+
+def _analytic_cross_difference(params, frame, category, level):
+    """phi(x'b) (J + sum over all 20 lambda D) at the level minus at the category's baseline, averaged."""
+    b = params
+    controls = [t for t in b.index if t != "peer" and not t.startswith("peer_x_")]
+    ratio = frame["peer"].to_numpy()
+    out = []
+    for lv in (level, None):
+        f = _category_dummies_set(frame, category, lv)
+        slope = b["peer"] + sum(b[interaction_term(c, l)] * f[interaction_dummy(c, l)].to_numpy()
+                                for c in CATEGORIES for l in LEVELS)
+        index = f[controls].to_numpy() @ b[controls].to_numpy() + slope * ratio
+        out.append(norm.pdf(index) * slope)
+    return float(np.mean(out[0] - out[1]))
+
+
+def _finite_difference_cross_difference(fit, frame, category, level, h=1e-5):
+    """Central difference in the ratio of the fitted probit's own predictions, level minus baseline."""
+    def predicted(f, ratio):
+        g = f.assign(peer=ratio)
+        for c in CATEGORIES:
+            for l in LEVELS:
+                g[interaction_term(c, l)] = ratio * g[interaction_dummy(c, l)]
+        return fit.model.predict(fit.params.to_numpy(), g[list(fit.params.index)].to_numpy(dtype=float))
+    diffs = []
+    for lv in (level, None):
+        f = _category_dummies_set(frame, category, lv)
+        diffs.append((predicted(f, f["peer"] + h) - predicted(f, f["peer"] - h)) / (2 * h))
+    return float(np.mean(diffs[0] - diffs[1]))
+
+
+@pytest.mark.parametrize("category,level", [("info", "very_frequently"), ("info", "sometimes"),
+                                            ("housing", "just_so_so"), ("care", "often"), ("help", "sometimes")])
+def test_ai_norton_with_all_twenty_interactions(table3_fit, category, level):
+    frame, fit = table3_fit
+    out = me.interaction_effect(fit.params, fit.cov_params(), frame, "peer", interaction_dummy(category, level),
+                                interaction_term(category, level),
+                                [interaction_term(category, o) for o in LEVELS if o != level],
+                                interactions=me.table3_interactions())
+    analytic = _analytic_cross_difference(fit.params, frame, category, level)
+    assert out["ai_norton"] == pytest.approx(analytic, rel=1e-9, abs=1e-12)
+    assert out["ai_norton"] == pytest.approx(_finite_difference_cross_difference(fit, frame, category, level),
+                                             rel=1e-5, abs=1e-8)
+
+
+def test_ai_norton_standard_error_matches_numerical_delta_method(table3_fit):
+    frame, fit = table3_fit
+    category, level = "info", "often"
+    out = me.interaction_effect(fit.params, fit.cov_params(), frame, "peer", interaction_dummy(category, level),
+                                interaction_term(category, level),
+                                [interaction_term(category, o) for o in LEVELS if o != level],
+                                interactions=me.table3_interactions())
+    b = fit.params
+    steps = 1e-6 * np.maximum(1.0, b.abs())
+    grad = np.array([(_analytic_cross_difference(b + pd.Series(steps[k], index=[k]).reindex(b.index, fill_value=0),
+                                                 frame, category, level)
+                      - _analytic_cross_difference(b - pd.Series(steps[k], index=[k]).reindex(b.index, fill_value=0),
+                                                   frame, category, level)) / (2 * steps[k]) for k in b.index])
+    se = float(np.sqrt(grad @ fit.cov_params().to_numpy() @ grad))
+    assert out["ai_norton_se"] == pytest.approx(se, rel=1e-4)

@@ -104,3 +104,34 @@ def test_bad_arguments_raise_named_errors():
         model.representative_curve({"shoe_size": 1.0})
     with pytest.raises(ParameterError, match="'n_grid' = 2"):
         model.find_equilibria(lambda m: m * 0, n_grid=2)
+
+
+@pytest.mark.parametrize("scenario", ["figure1", "figure3", "figure4"])
+def test_slope_by_category_adds_up_to_the_curve_slope(scenario):
+    point = model.scenario_point(scenario)
+    parts = model.slope_by_category(point)
+    assert parts.sum() == pytest.approx(model.scenario_curve(scenario).slope, rel=1e-12)
+    # written out for one category from Table 3 and Table 2
+    expected_info = sum(TABLE3.loc[f"peer_x_info_{lv}", "coef"] * point.get(f"info_{lv}", TABLE2.loc[f"info_{lv}", "mean"])
+                        for lv in ("very_frequently", "often", "just_so_so", "sometimes"))
+    assert parts["info"] == pytest.approx(expected_info, rel=1e-12)
+    assert parts["peer"] == TABLE3.loc["peer", "coef"]
+
+
+def test_social_multiplier_is_the_equilibrium_response_to_a_shift():
+    curve = model.scenario_curve("figure4")
+    m_star = model.low_equilibrium(curve)
+    eps = 1e-6
+    shifted = [e.ratio for e in model.find_equilibria(lambda m: curve(m) + eps)]
+    dm = (min(shifted, key=lambda m: abs(m - m_star)) - m_star) / eps
+    assert model.social_multiplier(curve, m_star) == pytest.approx(dm, rel=1e-4)
+    with pytest.raises(ParameterError, match="'ratio' = 0.5"):
+        model.social_multiplier(model.ResponseCurve(-3.0, 6.0), 0.5)  # unstable middle
+
+
+def test_age_peak_is_where_the_index_stops_rising():
+    peak = model.age_peak()
+    beta = model.true_coefficients()
+    slope_at = beta["age"] + 2 * beta["age_squared"] * peak
+    assert slope_at == pytest.approx(0.0, abs=1e-12)
+    assert 31.0 < peak < 31.5

@@ -33,12 +33,19 @@ def test_village_ratio_is_a_fixed_point_excluding_the_family(world):
     beta = world.truth
     non_peer = [t for t in beta.index if t != "peer" and not t.startswith("peer_x_")]
     slope = beta["peer"] + sum(beta[t] * d[t.removeprefix("peer_x_")] for t in beta.index if t.startswith("peer_x_"))
-    p = norm.cdf(d[non_peer].to_numpy() @ beta[non_peer].to_numpy() + slope.to_numpy() * d["peer"].to_numpy())
-    village_mean = d.assign(p=p).groupby("village")["p"].transform("mean")
+    index = d[non_peer].to_numpy() @ beta[non_peer].to_numpy()
+    p = norm.cdf(index + slope.to_numpy() * d["peer"].to_numpy())
+    # the village's unsampled people: the sampled ones shifted, responding to the village ratio
+    m = d["village_expected_ratio"].to_numpy()
+    q = norm.cdf(index + d["unsampled_index_shift"].to_numpy() + slope.to_numpy() * m)
+    pop = d["village_population"]
+    n_v = d.groupby("village")["village"].transform("size")
+    village_total = (d.assign(p=p).groupby("village")["p"].transform("sum")
+                     + d.assign(q=q).groupby("village")["q"].transform("mean") * (pop - n_v))
+    np.testing.assert_allclose(m, village_total / pop, atol=1e-10)
     fam_sum = d.assign(p=p).groupby("household")["p"].transform("sum")
     fam_n = d.groupby("household")["household"].transform("size")
-    pop = d["village_population"]
-    expected = (pop * village_mean - fam_sum) / (pop - fam_n)
+    expected = (village_total - fam_sum) / (pop - fam_n)
     np.testing.assert_allclose(d["peer"], expected, atol=1e-10)
 
 
@@ -72,3 +79,72 @@ def test_bad_arguments_raise_named_errors():
         synthetic.draw_world(n_villages=20, endogeneity=1.5)
     with pytest.raises(ParameterError, match="'seed' = -1"):
         synthetic.draw_world(n_villages=20, seed=-1)
+
+
+def test_outcomes_use_the_model_curve_terms(world):
+    # the migration probability of the drawn outcomes is the model's individual curve Phi(a_i + s_i M_i)
+    from mig_lib.peer import model
+
+    index, slope = model.individual_curve_terms(world.data, world.truth)
+    p = norm.cdf(index + slope * world.data["peer"].to_numpy())
+    migrant = world.data["migrant"].to_numpy()
+    # the probit's score at the truth averages zero (its generalized residual is orthogonal to 1 and M)
+    residual = migrant - p
+    assert abs(residual.mean()) < 3 * residual.std() / np.sqrt(len(p))
+
+
+def test_readings_of_the_status_quo(world):
+    from mig_lib.peer import model
+
+    # village by village at the status quo is the world's own equilibrium, people-weighted
+    vbv = synthetic.scenario_equilibrium(world, "figure1", "village_by_village")
+    assert vbv == pytest.approx(world.data["village_expected_ratio"].mean(), abs=1e-9)
+    rep = synthetic.scenario_equilibrium(world, "figure4", "representative")
+    assert rep == pytest.approx(model.reached_equilibrium(model.scenario_curve("figure4"),
+                                                          model.low_equilibrium(model.scenario_curve("figure1"))))
+    avg = synthetic.scenario_equilibrium(world, "figure1", "sample_average")
+    index, slope = model.individual_curve_terms(world.data, world.truth)
+    assert norm.cdf(index + slope * avg).mean() == pytest.approx(avg, abs=1e-9)  # a fixed point of the mean curve
+
+
+def test_intercept_for_half_reaches_half(world):
+    for reading in ("representative", "village_by_village"):
+        a = synthetic.intercept_for_equilibrium(world, "figure5", reading)
+        assert synthetic.scenario_equilibrium(world, "figure5", reading, a) == pytest.approx(0.5, abs=1e-3)
+    with pytest.raises(ParameterError, match="'reading' = 'median'"):
+        synthetic.scenario_equilibrium(world, "figure5", "median")
+
+
+def test_table2_by_outcome_averages_back_to_the_full_sample(world):
+    split = synthetic.table2_by_outcome(world)
+    share = world.data["migrant"].mean()
+    full = share * split["migrants"] + (1 - share) * split["non_migrants"]
+    np.testing.assert_allclose(full, world.data[split.index].mean(), rtol=1e-12)
+
+
+def test_village_heterogeneity_keeps_table2_marginals_and_spreads_the_ratio():
+    tied = synthetic.draw_world(n_villages=960, seed=5, heterogeneity=synthetic.VillageHeterogeneity(0.7, 0.7, 0.5))
+    loose = synthetic.draw_world(n_villages=960, seed=5, heterogeneity=synthetic.VillageHeterogeneity())
+    check = synthetic.share_check(tied, n_sd=4.0).drop(index=["peer"])
+    assert check["within"].all(), check[~check["within"]]
+    assert tied.data["peer"].std() > 1.5 * loose.data["peer"].std()
+    # the factor ties villages: the village share of the land variance rises
+    share = {k: w.data.groupby("village")["family_per_capita_land"].mean().var() / w.data["family_per_capita_land"].var()
+             for k, w in (("tied", tied), ("loose", loose))}
+    assert share["tied"] > 2 * share["loose"]
+
+
+def test_calibrated_world_matches_the_frozen_moments():
+    import json
+
+    doc = json.loads(synthetic.CALIBRATION_PATH.read_text())
+    assert synthetic.calibrated_heterogeneity() == synthetic.VillageHeterogeneity(**doc["loadings"])
+    worlds = [synthetic.draw_world(960, seed=s) for s in (101, 102)]
+    moments = sum(synthetic.world_moments(w) for w in worlds) / len(worlds)
+    for name, entry in doc["moments"].items():
+        assert moments[name] == pytest.approx(entry["world"], abs=1e-12)
+
+
+def test_heterogeneity_loadings_are_validated():
+    with pytest.raises(ParameterError, match="'interaction' = 0.9"):
+        synthetic.VillageHeterogeneity(interaction=0.9)

@@ -1,0 +1,3 @@
+from mig_lib.run.cli import main
+
+raise SystemExit(main())
