@@ -68,8 +68,7 @@ def _book_theme() -> alt.theme.ThemeConfig:
             # Under the plot, entries one below the other: a legend on the right takes half
             # of a phone's width, and a long row of entries runs off it.
             "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "bottom",
-                       "symbolDirection": "vertical", "gradientDirection": "horizontal",
-                       "labelLimit": 0},
+                       "direction": "vertical", "gradientLength": 120, "labelLimit": 0},
         }
     }
 
