@@ -9,7 +9,10 @@ cluster, starting and stopping the LocalCluster.
 With ``--repeats R`` the two sweeps alternate R times and the medians are reported, so that a
 change in the machine's load hits both alike.
 
-Usage: python benchmarks/sweep.py [--runs 8] [--workers N] [--repeats R] [--json]
+Another page: ``--page chapters/03_becker_harris_todaro.md --grid floating_shares "[[...], ...]"``
+(and ``--fixed "{name: value}"``), to see the ratio for runs that compute for longer.
+
+Usage: python benchmarks/sweep.py [--runs 8] [--workers N] [--repeats R] [--page P --grid NAME VALUES] [--json]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from mig_lib.core.distributed import core_count  # noqa: E402
 from mig_lib.run import read_manifest, sweep  # noqa: E402
+from mig_lib.run.values import load_yaml, parse_grid_values  # noqa: E402
 
 PAGE = ROOT / "book" / "how_to_run.md"
 EMPTY_PAGE = """---
@@ -62,11 +66,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--workers", type=int, default=core_count())
     parser.add_argument("--repeats", type=int, default=1, help="alternate the two sweeps this many times")
+    parser.add_argument("--page", type=Path, default=PAGE, help="the page to sweep (default: the how-to-run page)")
+    parser.add_argument("--grid", nargs=2, metavar=("NAME", "VALUES"), help="swept parameter and its YAML list")
+    parser.add_argument("--fixed", default=None, help="YAML mapping of fixed parameters")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     args = parser.parse_args()
 
-    grid = {"moving_cost": [round(0.5 * i, 2) for i in range(args.runs)]}
-    fixed = {"sweep_workers": 0}
+    if args.grid:
+        grid = {args.grid[0]: parse_grid_values(*args.grid)}
+        args.runs = len(grid[args.grid[0]])
+    else:
+        grid = {"moving_cost": [round(0.5 * i, 2) for i in range(args.runs)]}
+    page = args.page.resolve()
+    fixed = load_yaml(args.fixed, "--fixed") if args.fixed else ({"sweep_workers": 0} if page == PAGE else {})
     with tempfile.TemporaryDirectory(prefix="bench_sweep_") as scratch:
         scratch = Path(scratch)
         empty = scratch / "empty.md"
@@ -74,10 +86,10 @@ def main() -> None:
         _, empty_runs = timed_sweep(empty, {"x": [1, 2, 3]}, {}, 0, scratch / "empty")
         serial_walls, cluster_walls, serial_runs, cluster_runs = [], [], [], []
         for repeat in range(args.repeats):
-            wall, runs = timed_sweep(PAGE, grid, fixed, 0, scratch / f"serial{repeat}")
+            wall, runs = timed_sweep(page, grid, fixed, 0, scratch / f"serial{repeat}")
             serial_walls.append(wall)
             serial_runs += runs
-            wall, runs = timed_sweep(PAGE, grid, fixed, args.workers, scratch / f"cluster{repeat}")
+            wall, runs = timed_sweep(page, grid, fixed, args.workers, scratch / f"cluster{repeat}")
             cluster_walls.append(wall)
             cluster_runs += runs
 
@@ -85,7 +97,7 @@ def main() -> None:
     per_run = statistics.median(serial_runs)
     kernel = statistics.median(empty_runs)
     result = {
-        "runs": args.runs, "workers": args.workers, "cores": core_count(), "repeats": args.repeats,
+        "page": str(page.relative_to(ROOT)), "runs": args.runs, "workers": args.workers, "cores": core_count(), "repeats": args.repeats,
         "serial_seconds": round(serial_wall, 2), "cluster_seconds": round(cluster_wall, 2),
         "speedup": round(serial_wall / cluster_wall, 2),
         "speedup_each_repeat": [round(a / b, 2) for a, b in zip(serial_walls, cluster_walls)],
@@ -100,7 +112,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=1))
         return
-    print(f"{args.runs}-run sweep of {PAGE.relative_to(ROOT)} on {core_count()} cores (medians of {args.repeats})")
+    print(f"{args.runs}-run sweep of {page.relative_to(ROOT)} on {core_count()} cores (medians of {args.repeats})")
     print(f"  one after another (workers=0):     {serial_wall:7.1f} s")
     print(f"  LocalCluster, {args.workers} worker processes:  {cluster_wall:7.1f} s")
     print(f"  speed-up:                          {result['speedup']:7.2f}x  (goal on 2 cores: >= 1.7x; "

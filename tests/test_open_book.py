@@ -90,6 +90,17 @@ def test_every_data_file_states_source_and_terms():
     assert not problems, "\n".join(problems)
 
 
+def test_frozen_results_name_the_same_command_as_the_data_statement():
+    """A frozen JSON that records its own command must agree with data/SOURCES.yaml."""
+    import json
+
+    for name, entry in _sources().items():
+        if entry["kind"] == "frozen" and name.endswith(".json"):
+            recorded = json.loads((DATA / name).read_text()).get("command")
+            if recorded is not None:
+                assert recorded == entry["command"], f"data/{name}: {recorded!r} vs {entry['command']!r}"
+
+
 def test_the_data_check_catches_an_unstated_file_and_a_frozen_result_without_command():
     sources = _sources()
     files = _data_files() + ["frozen/kw_estimate.json"]
@@ -236,3 +247,20 @@ def test_measure_children_adds_up_a_process_tree():
     with measure_children() as measured:
         subprocess.run([sys.executable, "-c", parent], check=True)
     assert measured.as_record()["peak_mb"] >= 400, measured.as_record()
+
+
+def test_a_cached_notebook_without_measurement_is_dropped_so_the_build_measures_it(tmp_path):
+    import jupytext
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    from mig_lib.core import sitebuild
+
+    page = sitebuild.executed_pages()[0]
+    source = ROOT / f"{page}.md"
+    cache = get_cache(tmp_path / ".jupyter_cache")
+    cache.cache_notebook_bundle(CacheBundleIn(jupytext.read(source), str(source)), check_validity=False)
+    sitebuild.store_measurement(tmp_path / sitebuild.MEASUREMENTS_NAME, page, {"peak_mb": 1.0})
+    assert sitebuild.forget_unmeasured(tmp_path) == [] and len(cache.list_cache_records()) == 1
+    (tmp_path / sitebuild.MEASUREMENTS_NAME).write_text("{}")
+    assert sitebuild.forget_unmeasured(tmp_path) == [page] and cache.list_cache_records() == []

@@ -15,6 +15,8 @@ calibrated value along the path (the paper's ``x`` depends on ``q``, not on the 
 
 from __future__ import annotations
 
+import numpy as np
+
 from mig_lib.core import ParameterTable
 from mig_lib.bht.equilibrium import Allocation, EquilibriumError, largest_violation, solve_paper_pattern
 from mig_lib.bht.model import PopulationStocks
@@ -86,3 +88,52 @@ def overall_fertility(params: ParameterTable, stocks: PopulationStocks, alloc: A
     """Children per adult in the whole economy (next period's population over this period's)."""
     new = next_generation(params, stocks, alloc)
     return (new.U + new.R) / (stocks.U + stocks.R)
+
+
+def skill_growth_bounds(params: ParameterTable, alloc: Allocation) -> dict[str, float]:
+    """Bounds on the growth of the rural stocks that hold for any stocks, from eqs. (34)-(35).
+
+    Next period's rural high-skilled adults are the children of at most H parents (stayers and
+    informal migrants), so H'/H is at most the largest fertility among those parent groups
+    (``H_ceiling``). The high-preference low-skilled adults, a share 1 - lambda of L, leave
+    children in L' unless they move and obtain hukou, so L'/L is at least ``L_floor``. At a
+    balanced-growth equilibrium with high-skilled adults H'/H = L'/L, which needs
+    ``H_ceiling >= L_floor``.
+    """
+    from mig_lib.bht.household import household_choice
+
+    p = params.values
+    incomes = alloc.place_incomes()
+    n = {(place, high): household_choice(params, place, incomes[place], high).n
+         for place in ("rural_H", "private_H_informal", "rural_L", "private_L_informal") for high in (True, False)}
+    stay_L_high = 1 - alloc.share_L_high
+    return {
+        "H_ceiling": max(n[(place, high)] for place in ("rural_H", "private_H_informal") for high in (True, False)),
+        "L_floor": (1 - p["lam"]) * (stay_L_high * n[("rural_L", True)]
+                                     + (1 - stay_L_high) * (1 - p["theta"]) * n[("private_L_informal", True)]),
+    }
+
+
+def informal_wage_ratio_for_balanced_growth(params: ParameterTable, alloc: Allocation) -> float:
+    """The private high-skilled wage, relative to rural income, at which ``H_ceiling = L_floor``.
+
+    Rural fertilities are proportional to one another whatever the rural income (costs and
+    fines scale with it), so only the informal high-skilled migrants' fertility, which falls
+    as their urban wage rises relative to x, can lift the high-skilled ceiling to the low-skilled
+    floor. A balanced-growth equilibrium with high-skilled adults needs w_P^H / x at or below
+    this ratio (rural income and the low-skilled allocation held as in ``alloc``).
+    """
+    from scipy.optimize import brentq
+
+    from mig_lib.bht.household import household_choice
+
+    floor = skill_growth_bounds(params, alloc)["L_floor"]
+    rural_ceiling = max(household_choice(params, "rural_H", alloc.x, high).n for high in (True, False))
+    if rural_ceiling >= floor:
+        return float("inf")
+
+    def gap(log_ratio: float) -> float:
+        wage = alloc.x * float(np.exp(log_ratio))
+        return max(household_choice(params, "private_H_informal", wage, high).n for high in (True, False)) - floor
+
+    return float(np.exp(brentq(gap, -20.0, 20.0, xtol=1e-12)))

@@ -257,7 +257,7 @@ def forget_unmeasured(build_dir: Path) -> list[str]:
     for record in cache.list_cache_records():
         page = unmeasured.get(Path(record.uri).resolve())
         if page is not None:
-            cache.remove_cache_record(record.pk)
+            cache.remove_cache(record.pk)
             dropped.append(page)
     return dropped
 

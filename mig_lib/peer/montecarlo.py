@@ -127,7 +127,8 @@ def freeze(draws: pd.DataFrame, path, command: str, parameters: dict) -> dict:
         "versions": {"python": platform.python_version(),
                      **{pkg: version(pkg) for pkg in ("numpy", "scipy", "pandas", "statsmodels", "dask", "distributed")}},
         "replications": int(draws["replication"].nunique()),
-        "terms": {term: {k: (float(v) if not isinstance(v, (int, np.integer)) else int(v))
+        # a statistic that cannot be computed (one converged replication has no spread) is null
+        "terms": {term: {k: (int(v) if isinstance(v, (int, np.integer)) else (float(v) if np.isfinite(v) else None))
                          for k, v in row.items()} for term, row in summary.iterrows()},
         # every replication, so a reader can recompute any statistic (seeds in replication order)
         "seeds": [int(x) for x in draws.groupby("replication")["seed"].first()],

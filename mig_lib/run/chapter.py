@@ -21,6 +21,12 @@ from mig_lib.core.params import ParameterError
 from mig_lib.core.results import read_records
 
 
+# Seconds to wait for a cell's last outputs after the kernel says it finished. nbclient's default
+# of 4 s fails runs on a busy machine ("Timeout waiting for IOPub output"), seen in a sweep of
+# chapter 3 with two runs in parallel on a shared machine.
+IOPUB_TIMEOUT = 120
+
+
 def read_chapter(path: str | Path):
     """The chapter as a notebook node (jupytext), with the kernel papermill should start."""
     import jupytext
@@ -98,6 +104,7 @@ def execute_chapter(path: str | Path, output_path: str | Path | None = None,
         cwd=str(cwd),
         progress_bar=False,
         execution_timeout=timeout,
+        iopub_timeout=IOPUB_TIMEOUT,
     )
     return executed, read_records(executed)
 
@@ -138,7 +145,7 @@ def run_chapter_task(task: Mapping[str, Any]) -> dict[str, Any]:
             executed = papermill.execute_notebook(notebook, str(output), parameters=dict(task["parameters"]),
                                                   kernel_name="python3", cwd=str(cwd), progress_bar=False,
                                                   execution_timeout=task.get("timeout"),
-                                                  extra_arguments=QUIET_KERNEL)
+                                                  iopub_timeout=IOPUB_TIMEOUT, extra_arguments=QUIET_KERNEL)
             outcome.update(status="done", records=read_records(executed), error="", traceback="",
                            notebook=nbformat.writes(executed))
         except Exception as error:  # a failed run is a result, recorded in the manifest

@@ -50,6 +50,7 @@ def _canonical(value: Any) -> str:
 def run_name(chosen: Mapping[str, Any]) -> str:
     """The folder of one run: readable swept values plus a hash that keeps it unique."""
     readable = "__".join(f"{name}={_canonical(value)}" for name, value in chosen.items())
+    readable = re.sub(r"[\[\]{}\"' ]", "", readable)  # brackets and quotes say nothing in a folder name
     readable = re.sub(r"[^A-Za-z0-9._=\-]+", "-", readable).strip("-")[:80]
     digest = hashlib.sha1(_canonical(dict(chosen)).encode()).hexdigest()[:8]
     return f"{readable}-{digest}"

@@ -221,3 +221,42 @@ def test_next_generation_counts_every_child_once(calibration, which):
                 total += movers * (theta * n("private_L_formal", high) + (1 - theta) * n("private_L_informal", high))
     new = next_generation(params, s, a)
     assert new.U + new.R == pytest.approx(total, rel=1e-13)
+
+
+@pytest.mark.parametrize("which", ["paper", "four_type", "hand_built", "low_skilled_high_preference_all_move"])
+def test_skill_growth_bounds_hold_for_the_laws_of_motion(calibration, which):
+    """H'/H never exceeds the high-skilled ceiling and L'/L never falls below the low-skilled floor,
+    for allocations with and without high-preference low-skilled movers."""
+    from mig_lib.bht.dynamics import next_generation, skill_growth_bounds
+
+    params, s = calibration.params, calibration.stocks
+    a = {"paper": lambda: calibration.benchmark,
+         "four_type": lambda: solve_equilibrium(params, s),
+         "hand_built": lambda: allocate(params, s, 0.3, 0.4, share_H_low=0.6, share_L_high=0.1),
+         "low_skilled_high_preference_all_move": lambda: allocate(params, s, 0.0, 1.0, share_H_low=0.0,
+                                                                  share_L_high=1.0)}[which]()
+    new = next_generation(params, s, a)
+    bounds = skill_growth_bounds(params, a)
+    assert new.H / s.H <= bounds["H_ceiling"] + 1e-12
+    assert new.L / s.L >= bounds["L_floor"] - 1e-12
+    if which == "low_skilled_high_preference_all_move":
+        # every low-skilled adult moves, so L' comes from informal migrants only: the floor is tight
+        # up to the low-preference informal migrants' children
+        lam, theta = params["lam"], params["theta"]
+        from mig_lib.bht.household import household_choice
+        n_low = household_choice(params, "private_L_informal", a.place_incomes()["private_L_informal"], False).n
+        assert new.L / s.L == pytest.approx(bounds["L_floor"] + lam * (1 - theta) * n_low, rel=1e-12)
+
+
+def test_no_balanced_growth_with_high_skilled_adults_at_the_calibration(calibration):
+    from mig_lib.bht.dynamics import informal_wage_ratio_for_balanced_growth, skill_growth_bounds
+    from mig_lib.bht.household import household_choice
+
+    params, bench = calibration.params, calibration.benchmark
+    bounds = skill_growth_bounds(params, bench)
+    assert bounds["H_ceiling"] < bounds["L_floor"]
+    ratio = informal_wage_ratio_for_balanced_growth(params, bench)
+    assert ratio < bench.place_incomes()["private_H_informal"] / bench.x
+    # at that wage the informal high-preference migrants' fertility reaches the low-skilled floor
+    n_at_ratio = household_choice(params, "private_H_informal", ratio * bench.x, True).n
+    assert n_at_ratio == pytest.approx(bounds["L_floor"], rel=1e-9)
