@@ -1,6 +1,10 @@
 """The website, as a reader sees it: built once, served on 127.0.0.1, opened page by page in
-headless Debian Chromium. Charts drawn, math typeset, citations and the Binder link present,
-no console errors, no request leaving the machine. One screenshot per page."""
+headless Debian Chromium at a desktop width (1300 px) and a phone width (375 px). Charts drawn,
+math typeset, citations and the Binder link present, no console errors, no request leaving the
+machine. And the page reads at that width: the main text never scrolls sideways, nothing in the
+main column is wider than the column unless it sits in its own scrolling box, every display
+equation fits its column on the desktop (on the phone it fits or scrolls in its own box), every
+chart lies inside the window. One screenshot per page and width, in ``_build/screenshots``."""
 
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = toc_files()
+DESKTOP, PHONE = 1300, 375
+WIDTHS = {DESKTOP: 900, PHONE: 812}  # viewport width -> height
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
@@ -81,9 +87,126 @@ def _wait_for_math(page) -> None:
     page.evaluate("() => MathJax.startup.promise")
 
 
+# Measured in the page, after charts are drawn and math typeset. The main column is the theme's
+# article; an element "sits in a scrolling box" when an ancestor inside the column clips or
+# scrolls horizontally (overflow-x other than visible) and that box itself fits the column.
+_LAYOUT_JS = """() => {
+  const column = document.querySelector('article.bd-article');
+  if (!column) { return {error: 'no article.bd-article on the page'}; }
+  const style = getComputedStyle(column);
+  const box = column.getBoundingClientRect();
+  const left = box.left + parseFloat(style.paddingLeft) - 1;
+  const right = box.right - parseFloat(style.paddingRight) + 1;
+  const viewport = document.documentElement.clientWidth;
+  const describe = (el) => {
+    const r = el.getBoundingClientRect();
+    let text = (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 60);
+    let id = el.id || (el.closest('[id]') ? el.closest('[id]').id : '');
+    return `<${el.tagName.toLowerCase()} class="${el.getAttribute('class') || ''}"> in #${id} `
+      + `spans ${Math.round(r.left)}..${Math.round(r.right)} px: "${text}"`;
+  };
+  const clipped = (el) => {
+    for (let a = el.parentElement; a && a !== column; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') { return a; }
+    }
+    return null;
+  };
+  // hidden elements (a heading's link before it is hovered) still take room and can widen the page
+  const laidOut = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).position !== 'fixed';
+  };
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.position !== 'fixed';
+  };
+
+  const wide = [];
+  const reported = new Set();
+  for (const el of column.querySelectorAll('*')) {
+    if (!laidOut(el)) { continue; }
+    const r = el.getBoundingClientRect();
+    if (r.left >= left && r.right <= right) { continue; }
+    if (clipped(el)) { continue; }
+    let inside = false;
+    for (let a = el.parentElement; a && a !== column; a = a.parentElement) {
+      if (reported.has(a)) { inside = true; break; }
+    }
+    reported.add(el);
+    if (!inside) { wide.push(describe(el)); }
+  }
+
+  const equations = [];
+  for (const eq of column.querySelectorAll('mjx-container[display="true"]')) {
+    const math = eq.querySelector('mjx-math');
+    if (!math || !visible(eq)) { continue; }
+    const r = math.getBoundingClientRect();
+    const wrapper = eq.closest('div.math') || eq;
+    let scrolled = null;
+    for (let a = math.parentElement; a && a !== wrapper.parentElement; a = a.parentElement) {
+      if (a.scrollWidth > a.clientWidth + 1) { scrolled = a; break; }
+    }
+    const fits = r.left >= left && r.right <= right && scrolled === null;
+    // "its own box": the element that scrolls belongs to this equation and itself fits the column
+    const own = scrolled !== null && scrolled.getBoundingClientRect().left >= left
+      && scrolled.getBoundingClientRect().right <= right;
+    const label = (eq.closest('[id]') || {}).id || '';
+    // what the reader sees of the equation: the part inside its box
+    const shown = (scrolled || eq).getBoundingClientRect();
+    const seen = {left: Math.max(r.left, shown.left), right: Math.min(r.right, shown.right)};
+    const number = wrapper.querySelector(':scope > .eqno');
+    let overlap = false;
+    if (number && visible(number)) {
+      const n = number.getBoundingClientRect();
+      overlap = n.left < seen.right - 1 && n.right > seen.left + 1 && n.top < r.bottom && n.bottom > r.top;
+    }
+    equations.push({label: label, width: Math.round(r.width), box: Math.round(shown.width),
+                    column: Math.round(right - left - 2),
+                    fits: fits, own_box: own, number_overlaps: overlap,
+                    tex: (eq.getAttribute('aria-label') || eq.textContent || '').slice(0, 80)});
+  }
+
+  const charts = [];
+  for (const svg of document.querySelectorAll('.vega-embed svg')) {
+    const r = svg.getBoundingClientRect();
+    if (r.left < -1 || r.right > viewport + 1) {
+      const chart = svg.closest('.vega-embed');
+      charts.push(`chart #${chart ? chart.id : '?'} spans ${Math.round(r.left)}..${Math.round(r.right)} px`);
+    }
+  }
+  return {page_width: document.documentElement.scrollWidth, viewport: viewport,
+          column: [Math.round(left + 1), Math.round(right - 1)], wide: wide, equations: equations,
+          charts: charts};
+}"""
+
+
+def layout_problems(layout: dict, width: int) -> list[str]:
+    """What a reader at this window width would trip over, in words."""
+    if "error" in layout:
+        return [layout["error"]]
+    problems = []
+    if layout["page_width"] > layout["viewport"] + 1:
+        problems.append(f"the page scrolls sideways: {layout['page_width']} px of content in a "
+                        f"{layout['viewport']} px window")
+    problems += [f"wider than the main column {layout['column']}: {w}" for w in layout["wide"]]
+    for eq in layout["equations"]:
+        where = (f"equation {eq['label'] or eq['tex']!r} ({eq['width']} px wide, its box "
+                 f"{eq['box']} px, the column {eq['column']} px)")
+        if width >= DESKTOP and not eq["fits"]:
+            problems.append(f"{where} does not fit its column")
+        elif not eq["fits"] and not eq["own_box"]:
+            problems.append(f"{where} neither fits nor scrolls in its own box")
+        if eq["number_overlaps"]:
+            problems.append(f"{where}: its number is drawn over the equation")
+    problems += [f"outside the {layout['viewport']} px window: {c}" for c in layout["charts"]]
+    return problems
+
+
+@pytest.mark.parametrize("width", list(WIDTHS), ids=[f"{w}px" for w in WIDTHS])
 @pytest.mark.parametrize("name", PAGES)
-def test_page(site, browser, name):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def test_page(site, browser, name, width):
+    context = browser.new_context(viewport={"width": width, "height": WIDTHS[width]})
     page = context.new_page()
     errors: list[str] = []
     outside: list[str] = []
@@ -118,10 +241,13 @@ def test_page(site, browser, name):
     if name == "book/references":
         assert page.locator("div.citation, dl.citation, .bibliography dt, .bibliography").count() > 0
 
-    page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
+    layout = page.evaluate(_LAYOUT_JS)
+    page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}@{width}px.png"), full_page=True)
     context.close()
     assert not outside, f"{name}: requests left 127.0.0.1: {outside[:5]}"
     assert not errors, f"{name}: console errors: {errors[:5]}"
+    problems = layout_problems(layout, width)
+    assert not problems, f"{name} at {width} px:\n  " + "\n  ".join(problems)
 
 
 def test_every_page_was_built(site):

@@ -13,7 +13,7 @@ from mig_lib.core.params import (
     Shares,
     check_parameters,
 )
-from mig_lib.core.charts import setup_charts
+from mig_lib.core.charts import PALETTE, setup_charts
 from mig_lib.core.paramtable import ParameterTable
 from mig_lib.core.paths import DATA_DIR, REPO_ROOT, published_path
 from mig_lib.core.results import (
@@ -30,6 +30,6 @@ from mig_lib.core.results import (
 
 __all__ = [
     "AnyOf", "Bool", "Check", "Float", "Int", "ListOf", "OneOf", "OptionalPath", "ParameterError",
-    "Shares", "check_parameters", "ParameterTable", "setup_charts", "DATA_DIR", "REPO_ROOT", "published_path", "RECORD_MIME", "clear_records", "compare",
+    "Shares", "check_parameters", "ParameterTable", "PALETTE", "setup_charts", "DATA_DIR", "REPO_ROOT", "published_path", "RECORD_MIME", "clear_records", "compare",
     "load_published", "read_records", "record", "recorded", "single_threaded_blas", "write_records",
 ]
