@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -235,6 +236,20 @@ def test_measure_children_sees_a_childs_peak_memory_and_its_time():
     assert 300 <= record["peak_mb"] < 300 + 200, record
     assert 0.8 <= record["wall_seconds"] < 60, record
     assert record["machine"]["cores"] >= 1 and record["machine"]["memory_gb"] > 0
+
+
+def test_measure_children_leaves_out_a_process_started_before_the_block():
+    from mig_lib.core.sitebuild import measure_children
+
+    # A 400 MB process left over from earlier work (a lingering worker) ends inside the block:
+    # neither its memory nor its reaped peak belongs to what the block ran.
+    lingering = subprocess.Popen([sys.executable, "-c", "import time; a = b'x' * 400_000_000; time.sleep(2)"])
+    time.sleep(1.0)
+    script = "import time; a = b'x' * 300_000_000; time.sleep(0.3); del a; time.sleep(0.5)"
+    with measure_children() as measured:
+        subprocess.run([sys.executable, "-c", script], check=True)
+        lingering.wait()
+    assert 300 <= measured.as_record()["peak_mb"] < 300 + 200, measured.as_record()
 
 
 def test_measure_children_adds_up_a_process_tree():

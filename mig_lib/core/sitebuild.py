@@ -147,6 +147,16 @@ def _high_water_mark(pid: int) -> int:
     return 0
 
 
+def _identity(process) -> tuple:
+    """A process's pid with its start time (a pid alone may be reused)."""
+    import psutil
+
+    try:
+        return process.pid, process.create_time()
+    except psutil.Error:
+        return process.pid, None
+
+
 @contextlib.contextmanager
 def measure_children():
     """Measure the processes this process starts inside the block (a notebook's kernel)."""
@@ -154,6 +164,10 @@ def measure_children():
 
     me = psutil.Process()
     measured = Measurement(load_average=os.getloadavg()[0])
+    # Processes alive before the block (a lingering worker of an earlier run) are not the block's:
+    # they are left out of the samples, and since one of them may end and be reaped inside the
+    # block, the kernel's peak of reaped children is then not attributable to the block either.
+    existing = {_identity(child) for child in me.children(recursive=True)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     done = threading.Event()
 
@@ -162,6 +176,8 @@ def measure_children():
             total = 0
             for child in me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
+                    if _identity(child) in existing:
+                        continue
                     total += child.memory_info().rss
                     measured.peak_bytes = max(measured.peak_bytes, _high_water_mark(child.pid))
             measured.peak_bytes = max(measured.peak_bytes, total)
@@ -178,7 +194,7 @@ def measure_children():
         done.set()
         sampler.join()
         after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        if after > before:
+        if after > before and not existing:
             measured.peak_bytes = max(measured.peak_bytes, after)
 
 
