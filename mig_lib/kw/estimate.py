@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,7 @@ import pandas as pd
 from scipy import optimize
 
 from mig_lib.core import ParameterError, ParameterTable
+from mig_lib.core.distributed import map_tasks
 
 LoglikPerPerson = Callable[[dict[str, float]], np.ndarray]
 
@@ -555,24 +557,40 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
     return result, likelihood
 
 
+def _replication(replication: int, geography, params: ParameterTable, names: Sequence[str], n_people: int,
+                 n_years: int, seed: int, observed_every: int, options: Mapping) -> dict:
+    """One Monte Carlo replication: simulate a panel with its own seed and re-estimate it."""
+    frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + replication,
+                                      observed_every=observed_every)
+    result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every,
+                            **{"nelder_mead_check": False, **options})
+    row = {"replication": replication, "converged": result.converged, "seconds": result.seconds}
+    row.update({f"estimate/{n}": result.estimate[n] for n in names})
+    row.update({f"se/{n}": result.se[n] for n in names})
+    return row
+
+
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
-                n_years: int, seed: int, observed_every: int = 1, **options) -> pd.DataFrame:
+                n_years: int, seed: int, observed_every: int = 1, *, client=None, workers: int | None = None,
+                scheduler: str | None = None, scheduler_file=None, progress: bool = False,
+                **options) -> pd.DataFrame:
     """Simulate and re-estimate ``n_replications`` panels from the truth ``params``.
 
     Replications start at the truth (the usual Monte Carlo design: it measures the sampling
     distribution of the estimator, not the optimiser's search). One row per replication with
-    ``estimate/<p>``, ``se/<p>``, ``converged`` and ``seconds``.
+    ``estimate/<p>``, ``se/<p>``, ``converged`` and ``seconds``. Replication r always uses the
+    seed ``seed + 1 + r``, so the draws do not depend on where they run: one after another in
+    this process (the default), or as Dask tasks when ``client``, ``workers``, ``scheduler`` or
+    ``scheduler_file`` is given (:func:`mig_lib.core.distributed.map_tasks`: an embedded
+    LocalCluster of ``workers`` processes, or an existing cluster).
     """
-    rows = []
-    for r in range(n_replications):
-        frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + r,
-                                          observed_every=observed_every)
-        result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every,
-                                **{"nelder_mead_check": False, **options})
-        row = {"replication": r, "converged": result.converged, "seconds": result.seconds}
-        row.update({f"estimate/{n}": result.estimate[n] for n in names})
-        row.update({f"se/{n}": result.se[n] for n in names})
-        rows.append(row)
+    task = partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
+                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options))
+    if client is None and workers is None and scheduler is None and scheduler_file is None:
+        rows = [task(r) for r in range(n_replications)]
+    else:
+        rows = map_tasks(task, range(n_replications), client=client, workers=workers, scheduler=scheduler,
+                         scheduler_file=scheduler_file, progress=progress, description="KW Monte Carlo")
     return pd.DataFrame(rows).set_index("replication")
 
 

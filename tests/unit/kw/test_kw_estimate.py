@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 
@@ -204,3 +205,20 @@ def test_moving_costs_are_not_estimated_from_a_panel_without_moves():
                            "wage": 3.0 + 0.1 * t} for p in range(30) for t in range(5)])
     with pytest.raises(ParameterError, match=r"the panel has no moves .* \['gamma0_type1', 'gamma_hukou'\] cannot"):
         estimate_kw(geo, frame, default_parameters(), ["alpha_income", "gamma0_type1", "gamma_hukou"])
+
+
+def test_monte_carlo_on_a_local_cluster_equals_the_serial_run():
+    """Replications as Dask tasks (two worker processes) give the serial run's draws, row for row."""
+    from mig_lib.kw.estimate import monte_carlo
+    from mig_lib.kw.geography import load_china
+    from mig_lib.kw.model import default_parameters
+
+    geo = load_china(["BJ", "HE", "SH"])
+    truth = default_parameters()
+    names = ["alpha_income", "sigma_eps_1"]
+    arguments = dict(n_replications=3, n_people=120, n_years=5, seed=3)
+    serial = monte_carlo(geo, truth, names, **arguments)
+    on_cluster = monte_carlo(geo, truth, names, workers=2, **arguments)
+    columns = [c for c in serial.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(serial[columns], on_cluster[columns])
+    assert list(on_cluster.index) == [0, 1, 2]
