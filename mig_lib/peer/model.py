@@ -108,6 +108,17 @@ class ResponseCurve:
         return self.probability(ratio)
 
 
+def _regressor_values(point: Mapping[str, float] | None) -> pd.Series:
+    """The Table 2 means with the regressors named in ``point`` set to its values."""
+    values = sample_means()
+    for key, val in (point or {}).items():
+        if key not in values.index:
+            raise ParameterError(f"argument 'point' has unknown regressor {key!r}: allowed names are "
+                                 f"{', '.join(values.index)}")
+        values[key] = float(val)
+    return values
+
+
 def representative_curve(point: Mapping[str, float] | None = None,
                          coefs: Mapping[str, float] | None = None) -> ResponseCurve:
     """The response curve of a representative individual with regressors ``point``.
@@ -116,12 +127,7 @@ def representative_curve(point: Mapping[str, float] | None = None,
     values; missing entries default to the Table 2 means (:func:`sample_means`).
     ``coefs`` defaults to :func:`true_coefficients`.
     """
-    values = sample_means()
-    for key, val in (point or {}).items():
-        if key not in values.index:
-            raise ParameterError(f"argument 'point' has unknown regressor {key!r}: allowed names are "
-                                 f"{', '.join(values.index)}")
-        values[key] = float(val)
+    values = _regressor_values(point)
     beta = true_coefficients() if coefs is None else pd.Series(coefs, dtype=float)
     index = sum(beta[t] * values[t] for t in beta.index if t != "peer" and not t.startswith("peer_x_"))
     slope = beta["peer"] + sum(beta[interaction_term(c, lv)] * values[interaction_dummy(c, lv)]
@@ -136,12 +142,7 @@ def slope_by_category(point: Mapping[str, float] | None = None,
     ``point`` overrides the Table 2 interaction shares as in :func:`representative_curve`; the
     entries add up to that curve's slope.
     """
-    values = sample_means()
-    for key, val in (point or {}).items():
-        if key not in values.index:
-            raise ParameterError(f"argument 'point' has unknown regressor {key!r}: allowed names are "
-                                 f"{', '.join(values.index)}")
-        values[key] = float(val)
+    values = _regressor_values(point)
     beta = true_coefficients() if coefs is None else pd.Series(coefs, dtype=float)
     parts = {"peer": float(beta["peer"])}
     for c in CATEGORIES:
