@@ -115,31 +115,38 @@ def _difference(above: np.ndarray, below: np.ndarray, width: float) -> np.ndarra
 # ----------------------------------------------------------------------------------------------
 # The backward recursion, differentiated
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta,
                             return_discount, d_terminal, d_location_utility, d_match_utility, d_moving_cost,
                             d_age_cost, d_beta, d_return_discount, group_start, request, out):
     """d log ρ(x, j)/dθ for the requested (state, choice) pairs, grouped by (type, home, age).
 
     ``request[r] = (ℓ0, ℓ1, m0, m1, j)``; the requests of (t, h, a) are rows
-    ``group_start[(t H + h) A + a]`` up to the next group's start.
+    ``group_start[(t H + h) A + a]`` up to the next group's start. After the last age the
+    "next" values are the terminal value W(ℓ, m), the same whatever (ℓ1, m1).
     """
     T, H, A, L, _, M, _ = V.shape
     K = d_beta.shape[0]
     for th in prange(T * H):
         t = th // H
         h = th % H
-        d_next = np.zeros((L, L, M, M, K))
-        d_now = np.zeros((L, L, M, M, K))
+        v_terminal = np.empty((L, L, M, M))
+        d_next = np.empty((L, L, M, M, K))
+        for l0 in range(L):
+            for l1 in range(L):
+                for m0 in range(M):
+                    for m1 in range(M):
+                        v_terminal[l0, l1, m0, m1] = terminal[h, l0, m0]
+                        d_next[l0, l1, m0, m1, :] = d_terminal[h, l0, m0, :]
+        d_now = np.empty((L, L, M, M, K))
         row = np.empty(L)
-        continuation = np.empty(L)
         expo = np.empty(L)
         d_row = np.zeros((L, K))
         before = np.empty((L + 1, K))   # before[i] = Σ_{j < i, j ≠ ℓ0} expo[j] d_row[j]
         after = np.empty((L + 1, K))    # after[i] = Σ_{j > i, j ≠ ℓ0} expo[j] d_row[j]
-        d_continuation = np.empty(K)
+        d_base = np.empty(K)
         for a in range(A - 1, -1, -1):
-            last = a == A - 1
+            v_next = v_terminal if a == A - 1 else V[t, h, a + 1]
             for l0 in range(L):
                 for m0 in range(M):
                     row_max = -np.inf
@@ -148,79 +155,67 @@ def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving
                             continue
                         c = 0.0
                         for s in range(M):
-                            c += terminal[h, j, s] if last else V[t, h, a + 1, j, l0, s, m0]
+                            c += v_next[j, l0, s, m0]
                         c /= M
-                        continuation[j] = c
                         row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * c
-                        if row[j] > row_max:
-                            row_max = row[j]
+                        row_max = max(row_max, row[j])
                         for k in range(K):
-                            d_continuation[k] = 0.0
+                            d_row[j, k] = -(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k]) + d_beta[k] * c
                         for s in range(M):
                             for k in range(K):
-                                d_continuation[k] += d_terminal[h, j, s, k] if last else d_next[j, l0, s, m0, k]
-                        for k in range(K):
-                            d_row[j, k] = (-(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k])
-                                           + d_beta[k] * c + beta * d_continuation[k] / M)
+                                d_row[j, k] += beta / M * d_next[j, l0, s, m0, k]
                     for j in range(L):
                         expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
                     for k in range(K):
                         before[0, k] = 0.0
                         after[L - 1, k] = 0.0
+                        d_base[k] = d_location_utility[h, l0, k] + d_match_utility[m0, k]
                     for j in range(L):
                         for k in range(K):
-                            before[j + 1, k] = before[j, k] + (0.0 if j == l0 else expo[j] * d_row[j, k])
+                            before[j + 1, k] = before[j, k] + expo[j] * d_row[j, k]
                     for j in range(L - 1, 0, -1):
                         for k in range(K):
-                            after[j - 1, k] = after[j, k] + (0.0 if j == l0 else expo[j] * d_row[j, k])
+                            after[j - 1, k] = after[j, k] + expo[j] * d_row[j, k]
                     base = location_utility[h, l0] + match_utility[m0]
                     for l1 in range(L):
                         for m1 in range(M):
                             log_total = V[t, h, a, l0, l1, m0, m1] - base
-                            stay_next = terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
+                            stay_next = v_next[l0, l1, m0, m1]
                             p_stay = math.exp(beta * stay_next - log_total)
                             p_new = math.exp(row_max - log_total) if row_max > -np.inf else 0.0
-                            back_next = 0.0
-                            p_back = 0.0
-                            if l1 != l0:
-                                back_next = terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0]
+                            if l1 == l0:
+                                for k in range(K):
+                                    d_now[l0, l1, m0, m1, k] = (
+                                        d_base[k] + p_stay * (d_beta[k] * stay_next + beta * d_next[l0, l1, m0, m1, k])
+                                        + p_new * before[L, k])
+                            else:
+                                back_next = v_next[l1, l0, m1, m0]
                                 back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount) + beta * back_next
                                 p_back = math.exp(back - log_total)
-                            for k in range(K):
-                                d_stay = d_beta[k] * stay_next + beta * (
-                                    d_terminal[h, l0, m0, k] if last else d_next[l0, l1, m0, m1, k])
-                                total = d_location_utility[h, l0, k] + d_match_utility[m0, k] + p_stay * d_stay
-                                if l1 != l0:
-                                    d_back = (-(d_moving_cost[t, h, l0, l1, k] + d_age_cost[a, k] - d_return_discount[k])
-                                              + d_beta[k] * back_next
-                                              + beta * (d_terminal[h, l1, m1, k] if last else d_next[l1, l0, m1, m0, k]))
-                                    total += p_back * d_back + p_new * (before[l1, k] + after[l1, k])
-                                else:
-                                    total += p_new * before[L, k]
-                                d_now[l0, l1, m0, m1, k] = total
+                                for k in range(K):
+                                    d_back = (d_return_discount[k] - d_moving_cost[t, h, l0, l1, k] - d_age_cost[a, k]
+                                              + d_beta[k] * back_next + beta * d_next[l1, l0, m1, m0, k])
+                                    d_now[l0, l1, m0, m1, k] = (
+                                        d_base[k] + p_stay * (d_beta[k] * stay_next + beta * d_next[l0, l1, m0, m1, k])
+                                        + p_back * d_back + p_new * (before[l1, k] + after[l1, k]))
             group = (t * H + h) * A + a
             for r in range(group_start[group], group_start[group + 1]):
                 l0, l1, m0, m1, j = request[r, 0], request[r, 1], request[r, 2], request[r, 3], request[r, 4]
                 for k in range(K):
                     if j == l0:
-                        nxt = terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
-                        d_value = d_beta[k] * nxt + beta * (d_terminal[h, l0, m0, k] if last
-                                                           else d_next[l0, l1, m0, m1, k])
+                        d_value = d_beta[k] * v_next[l0, l1, m0, m1] + beta * d_next[l0, l1, m0, m1, k]
                     elif j == l1:
-                        nxt = terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0]
-                        d_value = (-(d_moving_cost[t, h, l0, l1, k] + d_age_cost[a, k] - d_return_discount[k])
-                                   + d_beta[k] * nxt
-                                   + beta * (d_terminal[h, l1, m1, k] if last else d_next[l1, l0, m1, m0, k]))
+                        d_value = (d_return_discount[k] - d_moving_cost[t, h, l0, l1, k] - d_age_cost[a, k]
+                                   + d_beta[k] * v_next[l1, l0, m1, m0] + beta * d_next[l1, l0, m1, m0, k])
                     else:
                         c = 0.0
                         dc = 0.0
                         for s in range(M):
-                            c += terminal[h, j, s] if last else V[t, h, a + 1, j, l0, s, m0]
-                            dc += d_terminal[h, j, s, k] if last else d_next[j, l0, s, m0, k]
-                        d_value = (-(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k]) + d_beta[k] * c / M
-                                   + beta * dc / M)
-                    d_base = d_location_utility[h, l0, k] + d_match_utility[m0, k]
-                    out[r, k] = d_value + d_base - d_now[l0, l1, m0, m1, k]
+                            c += v_next[j, l0, s, m0]
+                            dc += d_next[j, l0, s, m0, k]
+                        d_value = -(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k]) + (d_beta[k] * c + beta * dc) / M
+                    out[r, k] = (d_value + d_location_utility[h, l0, k] + d_match_utility[m0, k]
+                                 - d_now[l0, l1, m0, m1, k])
             d_next, d_now = d_now, d_next
 
 
@@ -556,59 +551,90 @@ def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
 # ----------------------------------------------------------------------------------------------
 # The likelihood-facing function
 # ----------------------------------------------------------------------------------------------
-def loglik_and_scores(likelihood: KWLikelihood, table: ParameterTable,
-                      names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-person log-likelihoods (N,) and exact scores ∂ log L_i/∂θ (N, K) in the table's natural units.
+class ExactScores:
+    """``scores(table, names)`` -> per-person log-likelihoods (N,) and exact scores ∂ log L_i/∂θ (N, K)
+    in the table's natural units: the ``scores`` argument of :func:`mig_lib.core.mle.maximize_likelihood`.
 
-    One solve of the model and one differentiated backward pass, whatever the number of parameters
-    (the pass carries a tangent per parameter that moves the model; the others cost nothing there).
+    One solve of the model and one differentiated backward pass per call, whatever the number of
+    parameters (the pass carries a tangent per parameter that moves the model; the others cost
+    nothing there). The choice part of the last call is kept: a call that changes only parameters
+    that do not move the model (wages, type shares — as the Hessian's differences do) reuses it.
     """
-    names = list(names)
-    if not names:
-        raise ParameterError("names = [] is not allowed: expected at least one parameter")
-    for name in names:
-        table.row(name)
-    tangents = array_tangents(likelihood, table, names)
-    moved = np.flatnonzero(tangents.enters_model)
-    model = likelihood.build_model(table)
-    solution = solve(model)
-    likelihood.n_solves += 1
-    choice = likelihood.choice_log_prob_from(solution)
-    panel = likelihood.panel
-    K = len(names)
-    sub = _restricted(tangents, moved)
-    residual, nu, eta, sigma = likelihood.wage_inputs(table)
-    nu_of_match = np.repeat(nu, model.n_xi)
-    d_nu_of_match = np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0))
-    n_people = panel.n_people
-    log_weights = np.ascontiguousarray(np.broadcast_to(likelihood.log_type_weights(table), (n_people, model.n_types)))
-    d_log_weights = np.ascontiguousarray(np.broadcast_to(tangents.log_type_weights,
-                                                         (n_people, model.n_types, K)))
-    if likelihood.forward:
-        size = model.n_states * model.n_locations * max(len(moved), 1)
-        if size > MAX_FORWARD_ENTRIES:
-            raise ParameterError(f"the forward recursion's exact gradient would hold {size:,} derivatives "
-                                 f"(> {MAX_FORWARD_ENTRIES:,}): use fewer provinces or an annual panel")
-        d_log_prob = np.zeros(solution.V.shape + (model.n_locations, K))
-        if len(moved):
-            grids = [g.reshape(-1) for g in np.indices(solution.V.shape + (model.n_locations,))]
-            d_log_prob[..., moved] = choice_log_prob_tangents(model, solution.V, sub, *grids).reshape(
-                d_log_prob.shape[:-1] + (len(moved),))
-        total, scores = _forward_scores_kernel(
-            panel.person_start, panel.home, likelihood.age_index, panel.location, panel.gap, choice, d_log_prob,
-            residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
-            log_weights, d_log_weights, likelihood.home_remembered)
-    else:
-        d_choice = np.zeros(choice.shape + (K,))
-        if len(moved):
-            state, where = likelihood.choice_requests(model.n_types)
-            d_choice_moved = choice_log_prob_tangents(model, solution.V, sub, *state)
-            d_choice[where] = _scatter_columns(d_choice_moved, moved, K)
-        total, scores = _person_scores_kernel(
+
+    def __init__(self, likelihood: KWLikelihood):
+        self.likelihood = likelihood
+        self._choice_key: bytes | None = None
+        self._choice: tuple | None = None
+
+    def __call__(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        names = list(names)
+        if not names:
+            raise ParameterError("names = [] is not allowed: expected at least one parameter")
+        for name in names:
+            table.row(name)
+        likelihood = self.likelihood
+        tangents = array_tangents(likelihood, table, names)
+        moved = np.flatnonzero(tangents.enters_model)
+        model = likelihood.build_model(table)
+        sub = _restricted(tangents, moved)
+        key = b"".join(np.ascontiguousarray(a).tobytes() for a in (
+            model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
+            np.array([model.beta, model.return_discount]), moved, *(getattr(sub, f) for f in MODEL_FIELDS)))
+        if key != self._choice_key:
+            self._choice = self._choice_part(model, sub, moved, len(names))
+            self._choice_key = key
+        choice, d_choice = self._choice
+        panel = likelihood.panel
+        residual, nu, eta, sigma = likelihood.wage_inputs(table)
+        nu_of_match = np.repeat(nu, model.n_xi)
+        d_nu_of_match = np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0))
+        log_weights = np.ascontiguousarray(np.broadcast_to(likelihood.log_type_weights(table),
+                                                           (panel.n_people, model.n_types)))
+        d_log_weights = np.ascontiguousarray(np.broadcast_to(tangents.log_type_weights,
+                                                             (panel.n_people, model.n_types, len(names))))
+        if likelihood.forward:
+            return _forward_scores_kernel(
+                panel.person_start, panel.home, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
+                residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
+                log_weights, d_log_weights, likelihood.home_remembered)
+        return _person_scores_kernel(
             panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice, d_choice,
             residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
             log_weights, d_log_weights, model.n_match)
-    return total, scores
+
+    def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int):
+        """What the likelihood kernels read from the solved model, and its derivatives (K last)."""
+        likelihood = self.likelihood
+        solution = solve(model)
+        likelihood.n_solves += 1
+        choice = likelihood.choice_log_prob_from(solution)
+        if likelihood.forward:
+            size = model.n_states * model.n_locations * max(len(moved), 1)
+            if size > MAX_FORWARD_ENTRIES:
+                raise ParameterError(f"the forward recursion's exact gradient would hold {size:,} derivatives "
+                                     f"(> {MAX_FORWARD_ENTRIES:,}): use fewer provinces or an annual panel")
+            d_choice = np.zeros(solution.V.shape + (model.n_locations, K))
+            if len(moved):
+                grids = [g.reshape(-1) for g in np.indices(solution.V.shape + (model.n_locations,))]
+                d_choice[..., moved] = choice_log_prob_tangents(model, solution.V, sub, *grids).reshape(
+                    d_choice.shape[:-1] + (len(moved),))
+            return choice, d_choice
+        d_choice = np.zeros(choice.shape + (K,))
+        if len(moved):
+            state, where = likelihood.choice_requests(model.n_types)
+            d_choice[where] = _scatter_columns(choice_log_prob_tangents(model, solution.V, sub, *state), moved, K)
+        return choice, d_choice
+
+
+#: The fields of :class:`ArrayTangents` that the dynamic programme reads.
+MODEL_FIELDS = ("location_utility", "match_utility", "moving_cost", "age_cost", "terminal", "beta",
+                "return_discount")
+
+
+def loglik_and_scores(likelihood: KWLikelihood, table: ParameterTable,
+                      names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-person log-likelihoods (N,) and exact scores (N, K) at one point (see :class:`ExactScores`)."""
+    return ExactScores(likelihood)(table, names)
 
 
 def _scatter_columns(values: np.ndarray, columns: np.ndarray, K: int) -> np.ndarray:
