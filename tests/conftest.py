@@ -9,7 +9,7 @@ import yaml
 
 from mig_lib.core import DATA_DIR
 from mig_lib.core import REPO_ROOT as ROOT
-from mig_lib.core.sitebuild import toc_files  # noqa: F401  (the tests' list of pages)
+from mig_lib.core.sitebuild import is_notebook, toc_files  # noqa: F401  (the tests' list of pages)
 
 PUBLISHED = DATA_DIR / "published"
 CHAPTER_PARAMS = ROOT / "tests" / "chapter_params"
@@ -22,17 +22,6 @@ def source_of(page: str) -> Path:
         if candidate.exists():
             return candidate
     raise FileNotFoundError(f"_toc.yml names {page!r}, which has no .md or .ipynb file")
-
-
-def is_notebook(path: Path) -> bool:
-    """A MyST page is a notebook when its front matter declares a kernel."""
-    if path.suffix == ".ipynb":
-        return True
-    text = path.read_text()
-    if not text.startswith("---"):
-        return False
-    front = text.split("---", 2)[1]
-    return "kernelspec" in (yaml.safe_load(front) or {})
 
 
 def notebooks() -> list[Path]:
