@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mig_lib.core import DATA_DIR
@@ -36,3 +37,12 @@ def chapter_parameters(notebook: Path) -> dict:
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: expected a mapping of parameter names to values")
     return loaded
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A two-worker Dask LocalCluster, started once per test module that asks for it."""
+    from mig_lib.core.distributed import dask_client
+
+    with dask_client(workers=2) as started:
+        yield started

@@ -22,16 +22,19 @@ TEMPLATE = ROOT / "chapters" / "_template.md"
 CHAPTER_PAGES = [page for page in toc_files() if page.startswith("chapters/")]
 # Subpackages of mig_lib that serve every chapter rather than one paper.
 SHARED_PACKAGES = {"core", "run"}
-# Pages whose cells are being rewritten by other work in progress; they adopt the import style
-# and the parameter comments when that work lands.
-PENDING_CONVERSION = {
+# Pages and packages being rewritten by other work in progress; they adopt the import style, the
+# parameter comments and the front door when that work lands.
+PENDING = {
     "chapters/01_peer_effects": "chapter 1's cells are converted with its own rewrite",
     "chapters/02_kennan_walker": "chapter 2's pages are converted after the model rewrite",
     "chapters/02_kennan_walker_estimation": "chapter 2's pages are converted after the model rewrite",
+    "mig_lib.kw": "mig_lib.kw's modules are being rewritten; its front door comes with them",
 }
-PENDING_FRONT_DOOR = {"mig_lib.kw": "mig_lib.kw's modules are being rewritten; its front door comes with them"}
 
 
+def skip_if_pending(item: str) -> None:
+    if item in PENDING:
+        pytest.skip(PENDING[item])
 def code_cells(path: Path) -> list:
     return [cell for cell in jupytext.read(path).cells if cell.cell_type == "code"]
 
@@ -61,8 +64,7 @@ def test_every_paper_package_belongs_to_a_chapter():
 
 @pytest.mark.parametrize("name", PAPER_PACKAGES)
 def test_paper_package_has_a_front_door(name):
-    if name in PENDING_FRONT_DOOR:
-        pytest.skip(PENDING_FRONT_DOOR[name])
+    skip_if_pending(name)
     package = importlib.import_module(name)
     exported = getattr(package, "__all__", None)
     assert exported, f"{name} exports nothing: list its public API in its __init__.py's __all__"
@@ -73,8 +75,7 @@ def test_paper_package_has_a_front_door(name):
 
 @pytest.mark.parametrize("page", CHAPTER_PAGES)
 def test_chapter_imports_its_package_one_way(page):
-    if page in PENDING_CONVERSION:
-        pytest.skip(PENDING_CONVERSION[page])
+    skip_if_pending(page)
     package = next(p["package"] for p in chapter_pages() if p["page"] == page)
     short = package.rsplit(".", 1)[1]
     source = "\n".join(cell.source for cell in code_cells(source_of(page)))
@@ -112,8 +113,7 @@ RANGE_IN_COMMENT = re.compile(r"#.*\bin [\[(]\s*-?[\w.*]+\s*,")
 
 @pytest.mark.parametrize("page", [*CHAPTER_PAGES, "book/how_to_run", "chapters/_template"])
 def test_parameter_ranges_are_written_once(page):
-    if page in PENDING_CONVERSION:
-        pytest.skip(PENDING_CONVERSION[page])
+    skip_if_pending(page)
     parameters, _ = _parameters_and_validation(source_of(page))
     repeated = [line.strip() for line in parameters.splitlines() if RANGE_IN_COMMENT.search(line)]
     assert not repeated, f"{page}: ranges belong in the validation call only, not in comments: {repeated}"
