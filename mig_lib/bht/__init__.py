@@ -25,7 +25,8 @@ from mig_lib.bht.experiments import (EXPERIMENTS, PRINTED_PATTERNS, ExperimentRe
 from mig_lib.bht.household import (PLACES, HouseholdChoice, fertility, fine_paid, household_choice, place_rules,
                                    utility)
 from mig_lib.bht.model import PopulationStocks, paper_parameters, population_stocks
-from mig_lib.bht.outcomes import fertility_by_group, table4_columns, table5_columns, table6_columns
+from mig_lib.bht.outcomes import (fertility_by_group, paper_conditions, private_ratio_bound, table4_columns,
+                                  table5_columns, table6_columns)
 
 __all__ = [
     "Allocation", "Calibration", "CalibrationTargets", "EXPERIMENTS", "EquilibriumError", "ExperimentResult",
@@ -38,4 +39,5 @@ __all__ = [
     "solve_paper_pattern", "type_conditions", "floating_share_region", "fine_paid", "place_rules",
     "growth_factors", "informal_wage_ratio_for_balanced_growth", "next_generation", "overall_fertility",
     "simulate_path", "skill_growth_bounds", "calibration_records", "experiment_records",
+    "paper_conditions", "private_ratio_bound",
 ]
