@@ -129,3 +129,11 @@ def test_template_is_not_a_page_of_the_book():
     assert TEMPLATE.exists()
     assert "chapters/_template" not in toc_files()
     assert "_template" not in (ROOT / "_toc.yml").read_text()
+
+
+@pytest.mark.parametrize("page, directive", [("book/intro", "```{chapter-list}\n```"),
+                                             ("book/instructors", "```{chapter-list} teaching\n```"),
+                                             ("book/how_to_cite", "```{chapter-papers}\n```")])
+def test_chapter_tables_are_made_from_the_front_matter(page, directive):
+    """No page keeps a hand-written list of the chapters: a new chapter is announced once."""
+    assert directive in source_of(page).read_text(), f"{page}.md should list the chapters with {directive!r}"

@@ -97,21 +97,38 @@ def _doc_link(directive: SphinxDirective, page: str, text: str) -> str:
 
 
 class ChapterList(SphinxDirective):
-    """The introduction's table of chapters, made from the ``chapter:`` front matter of every
-    chapter page in _toc.yml: chapter (linked, one link per page), paper, what the reader
-    builds, and the package of mig_lib that holds its code."""
+    """A table of the chapters made from the ``chapter:`` front matter of every chapter page in
+    _toc.yml. ``{chapter-list}`` (the introduction): chapter, paper, what the reader builds and
+    the package of mig_lib that holds its code; ``{chapter-list} teaching`` (the instructor's
+    guide): chapter, its pages, prerequisites and reading time."""
+
+    optional_arguments = 1
 
     def run(self):
+        view = self.arguments[0] if self.arguments else "papers"
+        if view not in ("papers", "teaching"):
+            raise self.error(f"chapter-list: {view!r} is not one of 'papers', 'teaching'")
         chapters: dict = {}
         for page in _chapter_pages(self):
             chapters.setdefault(page["number"], []).append(page)
-        lines = ["| Chapter | Paper | What you will build | Library |", "|---|---|---|---|"]
+        if view == "papers":
+            lines = ["| Chapter | Paper | What you will build | Library |", "|---|---|---|---|"]
+        else:
+            lines = ["| Chapter | Pages | Prerequisites | Reading time |", "|---|---|---|---|"]
         for number, pages in chapters.items():
             first = pages[0]
+            if len(pages) == 1:
+                page_links = _doc_link(self, first["page"], "one page")
+            else:
+                page_links = ", ".join(_doc_link(self, page["page"], f"part {i}: {page['part']}")
+                                       for i, page in enumerate(pages, start=1))
+            if view == "teaching":
+                lines.append(f"| {number}. {first['title']} | {page_links} | {first['prerequisites']} "
+                             f"| {first['reading_time']} |")
+                continue
             title = _doc_link(self, first["page"], f"{number}. {first['title']}")
             if len(pages) > 1:
-                title += " (" + ", ".join(_doc_link(self, page["page"], f"part {i}")
-                                          for i, page in enumerate(pages, start=1)) + ")"
+                title += f" ({page_links})"
             packages = ", ".join(dict.fromkeys(f"`{page['package']}`" for page in pages))
             lines.append(f"| {title} | {first['replicates']} | {first['builds']} | {packages} |")
         container = nodes.container()

@@ -136,7 +136,11 @@ FIRST_PAGE_KEYS = {
     "title": "the chapter's name in the introduction's table",
     "replicates": "the paper as the introduction names it (MyST, e.g. {cite:t}`liao2020`)",
     "builds": "what the reader builds, in a few words, for the introduction's table",
+    "prerequisites": "what a reader should know first, for the instructor's guide",
+    "reading_time": "a teacher's estimate of a first careful reading, for the instructor's guide",
 }
+# A chapter of several pages names each page's part ("the model", "estimation").
+PART_KEY = ("part", "what this page of a several-page chapter covers, e.g. 'estimation'")
 
 
 def chapter_pages() -> list[dict]:
@@ -158,6 +162,10 @@ def chapter_pages() -> list[dict]:
                 raise ValueError(f"{page}.md: the front matter's `chapter:` block needs {key!r}: {meaning}")
         numbers_seen.add(block["number"])
         pages.append({**block, "page": page})
+    for page in pages:
+        if sum(other["number"] == page["number"] for other in pages) > 1 and not page.get(PART_KEY[0]):
+            raise ValueError(f"{page['page']}.md: the front matter's `chapter:` block needs {PART_KEY[0]!r}: "
+                             f"{PART_KEY[1]}")
     return pages
 
 
