@@ -36,8 +36,8 @@ import pandas as pd
 from scipy import optimize
 from tqdm.auto import tqdm
 
-from mig_lib.core.params import ParameterError
-from mig_lib.core.paramtable import ParameterTable
+from mig_lib.core.validation import ParameterError
+from mig_lib.core.parameter_table import ParameterTable
 
 #: loglik_per_person(table) -> (N,) log-likelihood contributions
 LoglikPerPerson = Callable[[ParameterTable], np.ndarray]
