@@ -504,46 +504,50 @@ KW_OPTIONS = {"function_tolerance": 1e-9, "gradient_tolerance": 1e-5}
 
 
 def simulate_estimation_panel(geography, params: ParameterTable, n_people: int, n_years: int, seed: int,
-                              ages=range(20, 60), n_nu: int = 3, observed_every: int = 1) -> pd.DataFrame:
+                              ages=range(20, 60), n_nu: int = 3, observed_every: int = 1, n_xi: int = 1) -> pd.DataFrame:
     """A survey-like panel (see :mod:`mig_lib.kw.data`) of the first ``n_years`` of simulated lives,
-    observed every ``observed_every`` years."""
+    observed every ``observed_every`` years (education groups in equal shares)."""
     from mig_lib.kw.data import panel_from_simulation
     from mig_lib.kw.model import build_model
     from mig_lib.kw.simulate import simulate_panel
     from mig_lib.kw.solve import solve
 
-    solution = solve(build_model(geography, params=params, ages=ages, n_nu=n_nu))
+    solution = solve(build_model(geography, params=params, ages=ages, n_nu=n_nu, n_xi=n_xi))
     return panel_from_simulation(simulate_panel(solution, n_people, seed=seed), geography.codes, n_years,
                                  observed_every=observed_every)
 
 
 def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: Sequence[str] | None = None,
                 start: Mapping[str, float] | None = None, ages=range(20, 60), n_nu: int = 3, observed_every: int = 1,
-                **options):
+                n_xi: int = 1, **options):
     """Maximum likelihood for the Kennan–Walker model on a panel frame.
 
     ``params`` supplies the bounds and the values of the parameters that are not estimated;
     ``names`` defaults to :func:`mig_lib.kw.likelihood.estimable_parameters`; ``observed_every`` is the
-    number of years between a person's observations (2 for CFPS). Returns
+    number of years between a person's observations (2 for CFPS); ``n_xi`` the points of the
+    preference match ξ (1: off). Returns
     ``(EstimationResult, KWLikelihood)``.
     """
     from mig_lib.kw.data import panel_arrays
     from mig_lib.kw.likelihood import (MIXTURE_ONLY_PARAMETERS, WAGE_ONLY_PARAMETERS, KWLikelihood,
                                        estimable_parameters)
+    from mig_lib.kw.model import education_groups
     from mig_lib.kw.resources import check_kw_estimation_request
 
     ages = list(ages)
     if names is None:
-        names = estimable_parameters(geography, params)[0]
+        names = estimable_parameters(geography, params, n_xi=n_xi)[0]
     n_people = int(pd.Series(frame["person"]).nunique()) if "person" in frame else 0
     if n_people:
         # refuse (or warn about) a request too large for this machine before allocating anything
         check_kw_estimation_request(
             n_people, int(math.ceil(len(frame) / n_people)), geography.n, len(names),
-            sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu,
+            sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu, n_xi=n_xi,
             n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", True))
-    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every)
-    likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu)
+    groups = education_groups(params)
+    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every,
+                         education_groups=groups if len(groups) > 1 else None)
+    likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu, n_xi=n_xi)
     moving_costs = [n for n in names if n.startswith("gamma")]
     if panel.n_moves == 0 and moving_costs:
         # without a single move the likelihood rises without bound as moving gets dearer: the
@@ -558,11 +562,11 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
 
 
 def _replication(replication: int, geography, params: ParameterTable, names: Sequence[str], n_people: int,
-                 n_years: int, seed: int, observed_every: int, options: Mapping) -> dict:
+                 n_years: int, seed: int, observed_every: int, options: Mapping, n_xi: int = 1) -> dict:
     """One Monte Carlo replication: simulate a panel with its own seed and re-estimate it."""
     frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + replication,
-                                      observed_every=observed_every)
-    result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every,
+                                      observed_every=observed_every, n_xi=n_xi)
+    result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every, n_xi=n_xi,
                             **{"nelder_mead_check": False, **options})
     row = {"replication": replication, "converged": result.converged, "seconds": result.seconds}
     row.update({f"estimate/{n}": result.estimate[n] for n in names})
@@ -571,7 +575,8 @@ def _replication(replication: int, geography, params: ParameterTable, names: Seq
 
 
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
-                n_years: int, seed: int, observed_every: int = 1, *, client=None, workers: int | None = None,
+                n_years: int, seed: int, observed_every: int = 1, *, n_xi: int = 1, client=None,
+                workers: int | None = None,
                 scheduler: str | None = None, scheduler_file=None, progress: bool = False,
                 **options) -> pd.DataFrame:
     """Simulate and re-estimate ``n_replications`` panels from the truth ``params``.
@@ -585,7 +590,7 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
     LocalCluster of ``workers`` processes, or an existing cluster).
     """
     task = partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
-                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options))
+                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
     if client is None and workers is None and scheduler is None and scheduler_file is None:
         rows = [task(r) for r in range(n_replications)]
     else:

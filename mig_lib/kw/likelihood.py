@@ -37,6 +37,9 @@ from mig_lib.kw.data import PanelArrays
 #: re-solving the dynamic programme.
 WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
                         "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4")
+#: Prefix of the education groups' wage levels: income in every province alike, so they add the same
+#: constant to every choice value and never move a choice (wage-only for the likelihood's cache).
+WAGE_LEVEL_PREFIX = "wage_level_"
 MIXTURE_ONLY_PARAMETERS = ("type1_share",)
 
 #: Solutions kept (least recently used dropped): finite differences alternate between a few points.
@@ -185,7 +188,7 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
 # Panels with years between observations: a forward recursion over the unobserved state
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def person_log_likelihoods_forward(person_start, home, age_index, location, gap, choice_prob,
+def person_log_likelihoods_forward(person_start, home, row, age_index, location, gap, choice_prob,
                                    wage_log_density, log_type_weights, home_remembered):
     """log Σ_τ π_τ L_i(θ_τ) per person for panels whose rows may be several years apart.
 
@@ -193,7 +196,8 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
     likelihood sums over every path of states x = (ℓ0, ℓ1, m0, m1) that joins the observations.
     This is the forward recursion of a hidden Markov chain: f_t(x) = P(observations up to t, x_t =
     x), carried one year at a time with the transition of eq 8 and the choice probabilities
-    ``choice_prob[τ, h, a, ℓ0, ℓ1, m0, m1, j]``; at an observed year f is set to zero outside the
+    ``choice_prob[τ, r, a, ℓ0, ℓ1, m0, m1, j]`` (r = the person's (education, home) row, ``row``;
+    ``home`` is the home province); at an observed year f is set to zero outside the
     observed province and multiplied by the wage density of the match m0. The wage-error
     combination e = (η, σ_ε) is fixed for a person, so f carries one column per e. Levels are
     rescaled after every observation and the log scale accumulated, so long panels do not underflow.
@@ -206,8 +210,8 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
     for i in prange(n_people):
         mixture = np.empty(n_types)
         for tau in range(n_types):
-            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], tau, age_index, location, gap,
-                                    choice_prob, wage_log_density, home_remembered)
+            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index, location,
+                                    gap, choice_prob, wage_log_density, home_remembered)
             by_type[i, tau] = _logsumexp(per_e) - np.log(E)
             mixture[tau] = log_type_weights[tau] + by_type[i, tau]
         total[i] = _logsumexp(mixture)
@@ -215,7 +219,7 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
 
 
 @njit(cache=True)
-def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
+def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
     """log P(observations | type tau, e) of one person for every wage-error combination e."""
     L = choice_prob.shape[3]
     M = choice_prob.shape[5]
@@ -252,7 +256,7 @@ def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, w
                             if mass == 0.0:
                                 continue
                             for j in range(L):
-                                p = choice_prob[tau, h, a, x0, x1, n0, n1, j]
+                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
                                 if j == x0:
                                     for e in range(E):
                                         g[x0, x1, n0, n1, e] += p * f[x0, x1, n0, n1, e]
@@ -348,13 +352,25 @@ class KWLikelihood:
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
-                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None):
+                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None, n_xi: int = 1):
         from mig_lib.kw import model as kw_model
 
         self.geography, self.panel, self.params = geography, panel, params
         self.ages = np.asarray(list(ages), dtype=np.int64)
         self.n_nu = int(n_nu)
+        self.n_xi = int(n_xi)
         self._model_module = kw_model
+        groups = kw_model.education_groups(params)
+        if len(groups) > 1 and (panel.education is None or tuple(panel.education_groups) != tuple(groups)):
+            raise ParameterError(
+                f"the parameter table has education groups {groups} but the panel "
+                + ("has no 'education' column" if panel.education is None
+                   else f"numbers the groups {tuple(panel.education_groups)}")
+                + f": build it with panel_arrays(..., education_groups={groups!r})")
+        education = np.zeros(panel.n_people, dtype=np.int64) if len(groups) == 1 else panel.education
+        self.education = education
+        #: per person, the row of the model's (education, home) axis
+        self.row = education * geography.n + panel.home
         if tuple(panel.provinces) != tuple(geography.codes):
             raise ParameterError(f"panel provinces {panel.provinces} differ from the geography's {geography.codes}")
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
@@ -380,7 +396,7 @@ class KWLikelihood:
         self._row_person = np.repeat(np.arange(panel.n_people), np.diff(panel.person_start))
         # (row, m0, m1) triples the likelihood can reach: before any move l1 == l0 and m1 == m0
         rows = self.choice_rows
-        m = self.n_nu
+        m = self.n_nu * self.n_xi
         pairs = [(m0, m1) for m0 in range(m) for m1 in range(m)]
         never_moved = self.previous[rows] == panel.location[rows]
         keep = [(r, a, b) for r, fresh in zip(rows, never_moved) for a, b in pairs if not fresh or a == b]
@@ -389,12 +405,13 @@ class KWLikelihood:
     # -- choices ------------------------------------------------------------------------------
     def _choice_key(self, values: Mapping[str, float]) -> tuple:
         skip = set(WAGE_ONLY_PARAMETERS) | set(MIXTURE_ONLY_PARAMETERS)
-        return tuple(sorted((k, float(v)) for k, v in values.items() if k not in skip))
+        return tuple(sorted((k, float(v)) for k, v in values.items()
+                            if k not in skip and not k.startswith(WAGE_LEVEL_PREFIX)))
 
     def build_model(self, values: Mapping[str, float]):
         table = self.params.with_values(dict(values))
         return self._model_module.build_model(self.geography, params=table, ages=range(self.ages[0], self.ages[-1] + 1),
-                                              n_nu=self.n_nu, n_xi=1)
+                                              n_nu=self.n_nu, n_xi=self.n_xi)
 
     def _choice_log_prob(self, values: Mapping[str, float]):
         key = self._choice_key(values)
@@ -419,7 +436,7 @@ class KWLikelihood:
         tau = np.repeat(np.arange(n_types), len(self._reachable))
         p = self.panel
         out[r, tau, m0, m1] = solution.log_choice_probability(
-            tau, p.home[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
+            tau, self.row[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
             p.choice[r])
         self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
         if len(self._cache) > CACHE_SIZE:
@@ -428,16 +445,18 @@ class KWLikelihood:
 
     # -- wages --------------------------------------------------------------------------------
     def wage_log_density(self, values: Mapping[str, float]) -> np.ndarray:
-        """(R, n_ν, n_η·n_σ) log normal density of each observed wage (eq 10); 0 if missing.
+        """(R, M, n_η·n_σ) log normal density of each observed wage (eq 10) for each match index
+        m (whose wage part is ν[m // n_ξ]: the preference match ξ is not in the wage); 0 if missing.
 
-        Support points and the age profile come from the part-1 model module, so the density
-        uses exactly the wage equation the simulator draws from.
+        Support points, the age profile and the education groups' wage levels come from the part-1
+        model module, so the density uses exactly the wage equation the simulator draws from.
         """
         m = self._model_module
         table = self.params.with_values(dict(values))
         p = self.panel
-        mean = self.geography.mean_income[p.location] + m.wage_age_profile(table, p.age)
-        nu = m.support_points(table["nu_sd"], self.n_nu)
+        level = m.education_wage_levels(table)[self.education][self._row_person]
+        mean = self.geography.mean_income[p.location] + m.wage_age_profile(table, p.age) + level
+        nu = np.repeat(m.support_points(table["nu_sd"], self.n_nu), self.n_xi)
         eta = m.eta_points(table)
         sigma = m.sigma_eps_points(table)
         return wage_log_density(p.wage - mean, nu, eta, sigma)
@@ -451,12 +470,12 @@ class KWLikelihood:
         weights = np.log(np.array([share, 1.0 - share]))
         if self.forward:
             total, per_type = person_log_likelihoods_forward(
-                self.panel.person_start, self.panel.home, self.age_index, self.panel.location, self.panel.gap,
+                self.panel.person_start, self.panel.home, self.row, self.age_index, self.panel.location, self.panel.gap,
                 cached.choice_log_prob, wage, weights, self.home_remembered)
             return (total, per_type) if by_type else total
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
-            cached.choice_log_prob, wage, weights, self.n_nu)
+            cached.choice_log_prob, wage, weights, self.n_nu * self.n_xi)
         return (total, per_type) if by_type else total
 
     def loglik(self, values: Mapping[str, float]) -> float:
@@ -469,18 +488,22 @@ class KWLikelihood:
 
 
 #: Table parameters the panel likelihood never estimates: β is fixed as in KW 2011 (the discount
-#: factor is notoriously weakly identified in dynamic discrete choice), ξ is off (n_ξ = 1).
-FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)",
-                    "xi_sd": "the preference match xi is off (n_xi = 1)"}
+#: factor is notoriously weakly identified in dynamic discrete choice).
+FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)"}
 
 
-def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], dict[str, str]]:
+def estimable_parameters(geography, params: ParameterTable, n_xi: int = 1) -> tuple[list[str], dict[str, str]]:
     """The parameters a panel on this geography can identify, and why the others are left out.
+
+    ``n_xi`` is the number of points of the preference match ξ: with 1 (off) its s.d. is not
+    in the model.
 
     A term whose regressor does not vary in the geography (no two provinces share a dialect
     group; no two provinces are adjacent) cannot be estimated: it is reported, not silently fixed.
     """
     excluded = dict(FIXED_PARAMETERS)
+    if n_xi == 1:
+        excluded["xi_sd"] = "the preference match xi is off (n_xi = 1)"
     same = geography.same_dialect() & ~np.eye(geography.n, dtype=bool)
     if not same.any():
         excluded["dialect_premium"] = "no two provinces of this geography share a dialect group"

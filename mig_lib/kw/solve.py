@@ -78,6 +78,22 @@ class KWSolution:
             raise ParameterError(f"argument 'choice' is not allowed: expected {values.shape[0]} province indices in [0, {values.shape[1] - 1}]")
         return values[np.arange(len(choice)), choice] - logsumexp(values, axis=1)
 
+    def at_home_choice_probabilities(self, tau: int = 0, education: int = 0, age_index: int = 0,
+                                     match: int | None = None) -> np.ndarray:
+        """(L, L) choice probabilities of a person at home who has never moved, one row per home h:
+        state (l0 = l1 = h, the same match m at both), of type ``tau`` and education group index
+        ``education``, at the model's age ``ages[age_index]``; ``match`` defaults to the middle draw."""
+        model = self.model
+        L, M = model.n_locations, model.n_match
+        match = M // 2 if match is None else match
+        for name, value, bound in (("tau", tau, model.n_types), ("education", education, model.n_education),
+                                   ("age_index", age_index, model.n_ages), ("match", match, M)):
+            if not isinstance(value, (int, np.integer)) or not 0 <= value < bound:
+                raise ParameterError(f"argument '{name}' = {value!r} is not allowed: expected an integer in [0, {bound - 1}]")
+        homes = np.arange(L)
+        return self.choice_probabilities(np.full(L, tau), model.row_index(np.full(L, education), homes),
+                                         np.full(L, age_index), homes, homes, np.full(L, match), np.full(L, match))
+
     def all_choice_probabilities(self, max_entries: int = 50_000_000) -> np.ndarray:
         """Every choice probability, shape V.shape + (L,). Only for small problems (memory!)."""
         size = self.V.size * self.model.n_locations

@@ -80,7 +80,8 @@ from scipy.stats import norm
 from mig_lib.kw.estimate import loglik_gradient, numerical_gradient
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.likelihood import KWLikelihood
-from mig_lib.kw.model import build_model, default_parameters, eta_points, sigma_eps_points, wage_age_profile
+from mig_lib.kw.model import (EDUCATION_GROUPS, build_model, default_parameters, education_wage_levels, eta_points,
+                              sigma_eps_points, wage_age_profile)
 from mig_lib.kw.solve import solve
 
 TINY = ["BJ", "SH", "GD"]
@@ -92,16 +93,24 @@ def tiny_geography():
     return load_china(TINY)
 
 
+def education_of(person):
+    """Odd-numbered people are in the college group: every hand-made panel mixes both groups."""
+    return EDUCATION_GROUPS[person % 2]
+
+
 def code_panel(geo, rows):
     frame = pd.DataFrame(rows, columns=["person", "year", "age", "province", "wage", "home"])
+    frame["education"] = frame["person"].map(education_of)
     # the wage equation is normal in levels: densities are integrated over negative wages too
-    return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True)
+    return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True, education_groups=EDUCATION_GROUPS)
 
 
 def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True):
     """Eq 11-12 literally: enumerate (type, eta, sigma, nu at every arrival), track the state x
     forward with eq 8, multiply choice probabilities and wage densities in levels. A person first
-    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``."""
+    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``.
+    A person's education group (``education_of``) picks the solver's row (group, home) and adds
+    the group's wage level to the mean wage."""
     model = build_model(geo, params=params, n_nu=n_nu)
     solution = solve(model)
     nu, eta, sig = model.nu_points, eta_points(params), sigma_eps_points(params)
@@ -111,6 +120,8 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True
     for rows in rows_by_person:
         locs = [index[r[3]] for r in rows]
         home = index[rows[0][5]]
+        group = EDUCATION_GROUPS.index(education_of(rows[0][0]))
+        level = education_wage_levels(params)[group]
         away = home_remembered and locs[0] != home
         arrivals = 1 + away + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
         mixture = 0.0
@@ -131,10 +142,10 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True
                                 l0, l1, m0, m1 = j, l0, combo[used], m0
                                 used += 1
                         if np.isfinite(row[4]):
-                            mean = geo.mean_income[l0] + wage_age_profile(params, [age])[0] + nu[m0] + eta[e]
+                            mean = geo.mean_income[l0] + wage_age_profile(params, [age])[0] + level + nu[m0] + eta[e]
                             product *= norm.pdf(row[4], mean, sig[s])
                         if t + 1 < len(rows):
-                            state = (tau, home, age - 20, l0, l1, m0, m1)
+                            state = (tau, group * geo.n + home, age - 20, l0, l1, m0, m1)
                             if state not in memo:
                                 memo[state] = solution.choice_probabilities(*[np.array([v]) for v in state])[0]
                             product *= memo[state][locs[t + 1]]
@@ -188,17 +199,18 @@ def test_one_year_histories_sum_to_one(tiny_geography):
     """Σ_j ∫ L(w, j) dw = 1 for a person observed for one wage and one choice."""
     geo = tiny_geography
     grid = np.linspace(-6.0, 20.0, 2601)
-    rows = []
-    person = 0
-    for j in geo.codes:
-        for w in grid:
-            rows += [(person, 2010, 30, "SH", w, "BJ"), (person, 2011, 31, j, np.nan, "BJ")]
-            person += 1
-    likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60))
-    density = np.exp(likelihood.loglik_per_person({"type1_share": 0.3})).reshape(len(geo.codes), len(grid))
-    choice_probability = simpson(density, x=grid, axis=1)
-    assert choice_probability.sum() == pytest.approx(1.0, abs=1e-9)
-    assert (choice_probability > 0).all()
+    for group in (0, 1):   # even person numbers: the base group; odd: college (see education_of)
+        rows = []
+        person = group
+        for j in geo.codes:
+            for w in grid:
+                rows += [(person, 2010, 30, "SH", w, "BJ"), (person, 2011, 31, j, np.nan, "BJ")]
+                person += 2
+        likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60))
+        density = np.exp(likelihood.loglik_per_person({"type1_share": 0.3})).reshape(len(geo.codes), len(grid))
+        choice_probability = simpson(density, x=grid, axis=1)
+        assert choice_probability.sum() == pytest.approx(1.0, abs=1e-9)
+        assert (choice_probability > 0).all()
 
 
 def test_gradient_agrees_with_central_difference(tiny_geography):
