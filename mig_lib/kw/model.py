@@ -36,6 +36,20 @@ Each group after the base has two parameters (see ``education_groups``):
 ``group_welfare`` (G, L) is local welfare paid to one education group only (the draft's talent
 subsidy, section 4.1.5): income in utility of that group's rows, never in wages.
 
+Where each parameter enters (for derivatives: every effect flows through these arrays and the
+wage log density of :mod:`mig_lib.kw.likelihood`):
+
+* ``location_utility`` (and through it ``terminal_value``): alpha_income (times mu + rho +
+  rho^E + delta_e), home_premium, dialect_premium, alpha_rent, alpha_house_price,
+  alpha_amenity_<name>, amenity_<code>, wage_level_<e> (times alpha_income);
+* ``match_utility`` (and ``terminal_value``): alpha_income (times nu), nu_sd, xi_sd (n_xi > 1);
+* ``moving_cost``: gamma0_type1, gamma0_type2, gamma0_<e>, gamma_distance, gamma_adjacent,
+  gamma_population, gamma_hukou, gamma_culture, gamma_culture_type2;
+* ``age_cost``: gamma_age; the return discount (a scalar of the kernels): gamma_previous;
+  ``terminal_value`` and every continuation: beta;
+* the wage log density only: wage_age_slope, wage_age_curvature, eta_1..3, sigma_eps_1..4,
+  nu_sd (through nu), wage_level_<e>; the type mixture only: type1_share.
+
 The match index m combines the wage match nu (n_nu points) and the optional preference match xi
 (n_xi points): m = s_nu * n_xi + s_xi, n_match = n_nu * n_xi equally likely combinations.  The wage
 components eta (person effect), G(age) and epsilon (transitory) are the same whatever j is chosen,

@@ -40,9 +40,12 @@ def test_forward_recursion_equals_the_annual_kernel_on_annual_panels(geo):
             for t, loc in enumerate(path)]
     panel = annual_panel(rows)
     values = default_parameters().with_values(type1_share=0.3, gamma0_type1=2.0, gamma_previous=1.2).values
-    draws = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60)).loglik_per_person(values)
-    forward = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), forward=True).loglik_per_person(values)
-    np.testing.assert_allclose(forward, draws, rtol=1e-11)
+    for n_nu, n_xi in ((3, 1), (2, 2)):   # and with the preference match on
+        draws = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), n_nu=n_nu,
+                             n_xi=n_xi).loglik_per_person(values)
+        forward = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), forward=True, n_nu=n_nu,
+                               n_xi=n_xi).loglik_per_person(values)
+        np.testing.assert_allclose(forward, draws, rtol=1e-11)
 
 
 def test_biennial_likelihood_equals_enumeration_of_the_missing_years(geo):

@@ -105,15 +105,16 @@ def code_panel(geo, rows):
     return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True, education_groups=EDUCATION_GROUPS)
 
 
-def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True):
+def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True, n_xi=1):
     """Eq 11-12 literally: enumerate (type, eta, sigma, nu at every arrival), track the state x
     forward with eq 8, multiply choice probabilities and wage densities in levels. A person first
     seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``.
     A person's education group (``education_of``) picks the solver's row (group, home) and adds
     the group's wage level to the mean wage."""
-    model = build_model(geo, params=params, n_nu=n_nu)
+    model = build_model(geo, params=params, n_nu=n_nu, n_xi=n_xi)
     solution = solve(model)
     nu, eta, sig = model.nu_points, eta_points(params), sigma_eps_points(params)
+    n_match = n_nu * n_xi   # a draw is a (nu, xi) pair; only nu = nu[m // n_xi] enters the wage
     index = {c: k for k, c in enumerate(geo.codes)}
     memo = {}
     out = []
@@ -127,7 +128,7 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True
         mixture = 0.0
         for tau, share in ((0, params["type1_share"]), (1, 1 - params["type1_share"])):
             total, count = 0.0, 0
-            for combo in itertools.product(range(n_nu), repeat=arrivals):
+            for combo in itertools.product(range(n_match), repeat=arrivals):
                 for e, s in itertools.product(range(len(eta)), range(len(sig))):
                     l0, l1, m0, m1, used, product = locs[0], locs[0], combo[0], combo[0], 1, 1.0
                     if away:
@@ -142,7 +143,8 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True
                                 l0, l1, m0, m1 = j, l0, combo[used], m0
                                 used += 1
                         if np.isfinite(row[4]):
-                            mean = geo.mean_income[l0] + wage_age_profile(params, [age])[0] + level + nu[m0] + eta[e]
+                            mean = (geo.mean_income[l0] + wage_age_profile(params, [age])[0] + level + nu[m0 // n_xi]
+                                    + eta[e])
                             product *= norm.pdf(row[4], mean, sig[s])
                         if t + 1 < len(rows):
                             state = (tau, group * geo.n + home, age - 20, l0, l1, m0, m1)
@@ -169,6 +171,24 @@ def test_model_likelihood_matches_brute_force(tiny_geography):
     ours = likelihood.loglik_per_person(params.values)
     by_person = [[r for r in rows if r[0] == p] for p in paths]
     np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person), rtol=1e-10)
+
+
+def test_likelihood_with_the_preference_match_matches_brute_force(tiny_geography):
+    """Draft eqs 9 and 11 with ξ on: every draw is a (ν, ξ) pair, ξ moves choices only, ν also wages."""
+    geo = tiny_geography
+    params = default_parameters().with_values(type1_share=0.6, gamma0_type1=2.0, xi_sd=0.8, gamma0_college=-1.0)
+    paths = {0: [("BJ", 3.1), ("SH", 7.9), ("SH", 8.3), ("BJ", np.nan)],
+             1: [("SH", 9.2), ("GD", 7.0), ("GD", 7.7)],
+             2: [("GD", 6.0), ("GD", 6.4)]}
+    homes = {0: "BJ", 1: "SH", 2: "BJ"}
+    rows = [(p, 2010 + t, 26 + t, loc, w, homes[p]) for p, path in paths.items() for t, (loc, w) in enumerate(path)]
+    likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60), n_nu=2, n_xi=2)
+    ours = likelihood.loglik_per_person(params.values)
+    by_person = [[r for r in rows if r[0] == p] for p in paths]
+    np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person, n_nu=2, n_xi=2), rtol=1e-10)
+    # and ξ matters: the same panel without it has another likelihood
+    without = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60), n_nu=2)
+    assert np.all(np.abs(without.loglik_per_person(params.values) - ours) > 1e-4)
 
 
 def test_panel_starting_away_from_home_remembers_home(tiny_geography):
@@ -256,3 +276,14 @@ def test_a_missing_wage_is_integrated_out(tiny_geography):
         wage[1] = w
         density.append(np.exp(likelihood.loglik_per_person({})[0]))
     assert simpson(np.array(density), x=grid) == pytest.approx(missing, rel=1e-8)
+
+
+def test_estimable_parameters_follow_the_model_switches(tiny_geography):
+    from mig_lib.kw.likelihood import estimable_parameters
+
+    names, excluded = estimable_parameters(tiny_geography, default_parameters())
+    assert "xi_sd" not in names and "n_xi = 1" in excluded["xi_sd"]
+    names, excluded = estimable_parameters(tiny_geography, default_parameters(), n_xi=2)
+    assert "xi_sd" in names and "xi_sd" not in excluded
+    # every education parameter is estimated; beta is held with its reason
+    assert {"wage_level_college", "gamma0_college"} <= set(names) and "Kennan and Walker" in excluded["beta"]
