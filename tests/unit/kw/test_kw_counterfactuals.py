@@ -100,3 +100,20 @@ def test_the_talent_subsidy_needs_an_education_group_of_the_table():
     with pytest.raises(ParameterError, match="education group 'phd'"):
         simulate_scenario(geo, default_parameters(), Scenario("x", "", welfare_change={"HE": 1.0},
                                                               welfare_education="phd"), 10, 0)
+
+
+def test_the_talent_subsidy_is_paid_to_graduates_as_welfare_not_wage():
+    geo = load_china(SMALL)
+    params = default_parameters()
+    talent = Scenario("t", "", welfare_change={"SH": 1.0}, welfare_education="college")
+    subsidised = simulate_scenario(geo, params, talent, 400, 2)
+    baseline = simulate_scenario(geo, params, Scenario("b", ""), 400, 2)
+    merged = subsidised.merge(baseline, on=["person", "age"], suffixes=("", "_base"))
+    same = (merged["location"] == merged["location_base"]) & (merged["nu"] == merged["nu_base"])
+    np.testing.assert_allclose(merged.loc[same, "wage"], merged.loc[same, "wage_base"])
+    below = merged["education"] == "below_college"
+    # the other group's lives are exactly the baseline's; graduates live in Shanghai more
+    pd.testing.assert_series_equal(merged.loc[below, "location"], merged.loc[below, "location_base"], check_names=False)
+    college = subsidised[subsidised["education"] == "college"]
+    college_base = baseline[baseline["education"] == "college"]
+    assert (college["location"] == geo.index("SH")).mean() > (college_base["location"] == geo.index("SH")).mean()

@@ -108,21 +108,31 @@ def equation_reference(geo, params, ages, n_nu, n_xi, groups=("below_college", "
     return probabilities
 
 
-@pytest.mark.parametrize("overrides, n_nu, n_xi", [({}, 2, 2), ({"gamma_age": 0.3, "gamma_previous": 3.0,
-                                                                "gamma_culture_type2": 1.7}, 3, 1),
-                                                   ({"beta": 0.8, "home_premium": -0.4, "dialect_premium": 0.9}, 2, 1)])
-def test_solver_matches_a_reference_written_from_the_equations(overrides, n_nu, n_xi):
+TALENT = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.9, 0.0]]   # rho^E: 9,000 yuan a year to graduates living in HE
+
+
+@pytest.mark.parametrize("overrides, n_nu, n_xi, group_welfare", [
+    ({}, 2, 2, None),
+    ({"gamma_age": 0.3, "gamma_previous": 3.0, "gamma_culture_type2": 1.7}, 3, 1, None),
+    ({"beta": 0.8, "home_premium": -0.4, "dialect_premium": 0.9}, 2, 1, None),
+    # the full model: education groups with their own intercepts and levels, xi on, a talent subsidy
+    ({"xi_sd": 0.9, "gamma0_college": -1.3, "wage_level_college": 2.0, "alpha_income": 0.3}, 2, 2, TALENT),
+])
+def test_solver_matches_a_reference_written_from_the_equations(overrides, n_nu, n_xi, group_welfare):
     geo = load_china(["BJ", "TJ", "HE", "SH"])
     params = default_parameters().with_values(**overrides)
     ages = list(range(55, 60))
-    solution = solve(build_model(geo, params, ages=ages, n_nu=n_nu, n_xi=n_xi))
-    reference = equation_reference(geo, params, ages, n_nu, n_xi)
+    solution = solve(build_model(geo, params, ages=ages, n_nu=n_nu, n_xi=n_xi, group_welfare=group_welfare))
+    reference = equation_reference(geo, params, ages, n_nu, n_xi, group_welfare=group_welfare)
     M = n_nu * n_xi
     states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(2 * geo.n) for a in range(len(ages))
               for l0 in range(geo.n) for l1 in range(geo.n) for m0 in range(M) for m1 in range(M)]
     ours = solution.choice_probabilities(*np.array(states).T)
     theirs = np.array([reference(t, h, ages[a], l0, l1, m0, m1) for t, h, a, l0, l1, m0, m1 in states])
     assert np.max(np.abs(ours - theirs)) < 1e-12
+    if group_welfare is not None:   # the subsidy and the groups matter: the two groups choose differently
+        base, college = np.array(states)[:, 1] < geo.n, np.array(states)[:, 1] >= geo.n
+        assert np.max(np.abs(ours[base] - ours[college])) > 1e-3
 
 
 def test_choices_at_an_age_do_not_depend_on_the_first_model_age():
