@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # cffconvert needs jsonschema<4, which the book's environment cannot have: a venv of its own.
 CFFCONVERT := $(VENV)/cffconvert/bin/cffconvert
 
-.PHONY: book test unit bench clean distclean browser page
+.PHONY: book test unit bench vault clean distclean browser page
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(STAMP) $(CFFCONVERT) browser
 ## unit: the fast unit tests only
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -n 2
+
+## vault: regenerate chapter 2's regression vault (data/regression/kw_vault.json) after a deliberate
+## change to the Kennan-Walker model; tests/unit/kw/test_kw_regression_vault.py compares against it
+vault: $(STAMP)
+	NUMBA_NUM_THREADS=1 $(PY) -m mig_lib.kw.regression_vault
 
 ## bench: speed measurements (ratios measured side by side in one run)
 bench: $(STAMP)

@@ -25,7 +25,7 @@ from mig_lib.kw.data import panel_arrays
 from mig_lib.kw.estimate import estimate_kw, loglik_gradient, simulate_estimation_panel
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.likelihood import KWLikelihood
-from mig_lib.kw.model import default_parameters
+from mig_lib.kw.model import default_parameters, education_groups
 
 NAMES = ["alpha_income", "home_premium", "gamma0_type1", "gamma_distance", "gamma_hukou", "nu_sd",
          "wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
@@ -45,7 +45,7 @@ def main() -> None:
     tick = time.perf_counter()
     frame = simulate_estimation_panel(geo, truth, args.people, args.years, seed=1)
     simulate_s = time.perf_counter() - tick
-    panel = panel_arrays(frame, geo.codes, (20, 59))
+    panel = panel_arrays(frame, geo.codes, (20, 59), education_groups=education_groups(truth))
     likelihood = KWLikelihood(geo, panel, truth, ages=range(20, 60))
 
     tick = time.perf_counter()

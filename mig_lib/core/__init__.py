@@ -1,6 +1,6 @@
 """Shared core: the results contract, parameter validation, parameter tables, charts."""
 
-from mig_lib.core.params import (
+from mig_lib.core.validation import (
     AnyOf,
     Bool,
     Check,
@@ -14,7 +14,7 @@ from mig_lib.core.params import (
     check_parameters,
 )
 from mig_lib.core.charts import PALETTE, setup_charts
-from mig_lib.core.paramtable import ParameterTable
+from mig_lib.core.parameter_table import ParameterTable
 from mig_lib.core.paths import DATA_DIR, REPO_ROOT, published_path
 from mig_lib.core.results import (
     RECORD_MIME,

@@ -1,21 +1,30 @@
 """The geography of the China location-choice model: 31 provinces, their capitals, borders and data.
 
-Everything is read from ``data/china/`` where every number carries its source:
+Everything is read from ``data/china/`` where every number carries its source and a status
+(:data:`DATA_STATUS`): ``checked`` (equal to a table shipped in an installed package, compared by
+:func:`compare_with_sources`), ``unchecked`` (transcribed from a publication the repository does
+not ship: it cannot be verified here, and the chapter uses it as an illustrative input, not as data
+it vouches for) or ``illustrative`` (the book's own simplification). :data:`DATA_FIELDS` lists
+every quantity, its symbol, unit, file, source column and status column; :func:`data_provenance`
+prints them and refuses a file whose statuses are not from the vocabulary.
 
-* ``provinces.csv`` -- codes (ISO 3166-2:CN suffixes), names, 2020 census populations, 2020
-  per-capita disposable income (mu_j), and an illustrative major-dialect-group label;
+* ``provinces.csv`` -- codes (ISO 3166-2:CN suffixes), adcode prefixes and Chinese names (checked
+  against ``cpca``), 2020 census populations (unchecked), 2020 per-capita disposable income of all
+  residents (unchecked; the model's mu_j, which is *not* a wage: it includes transfers and property
+  income and averages over every resident, so it stands in for the mean wage of the draft's eq 7
+  as a level), and a major-dialect-group label (illustrative);
 * ``capitals.csv`` -- longitude/latitude of each provincial seat, taken from the adcode table that
-  the ``cpca`` package ships (``cpca/resources/adcodes.csv``);
-* ``borders.csv`` -- an edge list of shared land borders; the adjacency matrix is built here and is
-  symmetric by construction.
+  the ``cpca`` package ships (``cpca/resources/adcodes.csv``; checked);
+* ``borders.csv`` -- an edge list of shared land borders compiled by hand (unchecked); the
+  adjacency matrix is built here and is symmetric by construction.
 
 Great-circle distances are computed here (haversine on a sphere of mean Earth radius).
 
 Amenities and housing (the draft's section 3.4) are not shipped: no yearbook table of amenity
 indicators, rents or house prices can be checked against a source in the repository. A user
-plugs a table in with :func:`load_amenities` (schema below); without one the amenity covariates
-are absent and rent and house prices are zero everywhere, which the chapter says where it shows
-the utility equation.
+plugs a table in with :func:`load_amenities` (schema in :data:`AMENITY_SCHEMA`); without one the
+amenity covariates are absent and rent and house prices are zero everywhere, which the chapter
+says where it shows the utility equation.
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ class Geography:
     adjacent: np.ndarray
     population: np.ndarray
     dialect_group: tuple
-    mean_income: np.ndarray
+    mean_income: np.ndarray                   # (L,) mu_j: disposable income per resident, 10,000 yuan (not a wage)
     amenity: np.ndarray
     amenity_names: tuple = ()                 # names of the amenity covariates Y_k (columns of amenity_covariates)
     amenity_covariates: np.ndarray | None = None  # (L, K) amenity indicators Y_{k, j}; None: no covariates
@@ -84,19 +93,136 @@ class Geography:
         return groups[:, None] == groups[None, :]
 
     def frame(self) -> pd.DataFrame:
-        """The province table (one row per province) for display."""
+        """The province table (one row per province) for display. ``disposable_income_10k_yuan`` is
+        mu_j: per-capita disposable income of all residents, not a wage (see the module docstring)."""
         return pd.DataFrame({
             "code": self.codes, "province": self.names_en, "省份": self.names_zh, "capital": self.capitals,
             "longitude": self.lon, "latitude": self.lat, "population_2020": self.population,
-            "mean_income_10k_yuan": self.mean_income, "dialect_group": self.dialect_group,
+            "disposable_income_10k_yuan": self.mean_income, "dialect_group": self.dialect_group,
             "neighbours": self.adjacent.sum(axis=1),
         })
 
 
-#: Columns of an amenity and housing table (one row per province): ``code`` (province code),
-#: ``rent`` and ``house_price`` (indices in the user's units, e.g. yuan per m² per month and
-#: 10,000 yuan per m²), ``source`` (where the row's numbers come from; required, non-empty) and any
-#: number of amenity indicators named ``amenity_<name>`` (e.g. ``amenity_green_space``).
+#: What a data value's status says (a column ``*status`` beside every ``*source`` column).
+DATA_STATUS = {
+    "checked": "equal to a table shipped in an installed package; compare_with_sources() compares them",
+    "unchecked": "transcribed from a publication the repository does not ship, so it cannot be verified "
+                 "here: an illustrative input, not data the book vouches for",
+    "illustrative": "the book's own simplification, not a measurement",
+}
+
+
+@dataclass(frozen=True)
+class DataField:
+    """One quantity shipped in ``data/china/``: where it lives, what it is, where it comes from."""
+
+    quantity: str
+    symbol: str
+    unit: str
+    file: str
+    columns: tuple
+    source_column: str
+    status_column: str
+
+
+#: Every quantity in ``data/china/`` (identifiers aside); a test checks that every other column of
+#: the files is a source or a status column, so a new number cannot ship without both.
+DATA_FIELDS = (
+    DataField("administrative code and Chinese name", "", "", "provinces.csv",
+              ("adcode_prefix", "name_zh"), "names_source", "names_status"),
+    DataField("resident population, 2020 census", "n_j", "persons (the model uses 10 million)", "provinces.csv",
+              ("population_2020",), "population_source", "population_status"),
+    DataField("per-capita disposable income of all residents, 2020: not a wage (it includes transfers and "
+              "property income and averages over every resident); stands in for the mean wage",
+              "μ_j", "yuan a year (the model uses 10,000 yuan)", "provinces.csv",
+              ("income_2020_yuan",), "income_source", "income_status"),
+    DataField("major dialect group of the capital's variety", "dialect group", "label", "provinces.csv",
+              ("dialect_group",), "dialect_source", "dialect_status"),
+    DataField("coordinates of the provincial seat (distances D_{ℓj} are computed from them)", "", "degrees",
+              "capitals.csv", ("longitude", "latitude"), "source", "status"),
+    DataField("shared land border", "adjacent(ℓ, j)", "pair of provinces", "borders.csv",
+              ("province_a", "province_b"), "source", "status"),
+)
+#: Columns that identify a row rather than hold a number.
+IDENTIFIER_COLUMNS = {"provinces.csv": ("code", "name_en", "capital_en"),
+                      "capitals.csv": ("code", "adcode", "name_zh", "capital_en"),
+                      "borders.csv": ()}
+
+
+def _read_data_file(data_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(data_dir) / name, dtype=str, keep_default_na=False)
+
+
+def data_provenance(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    """One row per quantity of :data:`DATA_FIELDS`: symbol, quantity, unit, file, status and source.
+
+    Checks every file once: each source column non-empty, each status column one value of
+    :data:`DATA_STATUS` for every row (a quantity is checked as a whole or not at all); the error
+    names the file, the column, the value and what is allowed.
+    """
+    rows = []
+    for field in DATA_FIELDS:
+        path = Path(data_dir) / field.file
+        table = _read_data_file(data_dir, field.file)
+        for column in (*field.columns, field.source_column, field.status_column):
+            if column not in table.columns:
+                raise ValueError(f"{path}: column {column!r} is missing; allowed: the columns "
+                                 f"{list(field.columns)} with {field.source_column!r} and {field.status_column!r}")
+        empty = table[field.source_column].str.strip() == ""
+        if empty.any():
+            row = int(empty.idxmax())
+            raise ValueError(f"{path}: column {field.source_column!r} has value "
+                             f"{table[field.source_column].iloc[row]!r} in row {row + 2}; "
+                             "allowed: a non-empty source for every row")
+        statuses = table[field.status_column].unique().tolist()
+        if len(statuses) != 1 or statuses[0] not in DATA_STATUS:
+            bad = next((v for v in statuses if v not in DATA_STATUS), statuses[-1])
+            raise ValueError(f"{path}: column {field.status_column!r} has value {bad!r}; allowed: one of "
+                             f"{list(DATA_STATUS)}, the same in every row")
+        rows.append({"symbol": field.symbol, "quantity": field.quantity, "unit": field.unit,
+                     "file": f"data/china/{field.file}", "columns": ", ".join(field.columns),
+                     "status": statuses[0], "source": table[field.source_column].iloc[0]})
+    return pd.DataFrame(rows)
+
+
+def compare_with_sources(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    """Every ``checked`` value of ``data/china/`` beside the table it was copied from (the adcode
+    table that ``cpca`` ships): one row per value with ``file``, ``code``, ``column``, ``shipped``,
+    ``source`` and ``equal``. Values of another status are not compared."""
+    import importlib.resources
+
+    adcodes = pd.read_csv(importlib.resources.files("cpca") / "resources" / "adcodes.csv", dtype=str,
+                          keep_default_na=False).set_index("adcode")
+    provinces, capitals = _read_data_file(data_dir, "provinces.csv"), _read_data_file(data_dir, "capitals.csv")
+    rows = []
+    if (provinces["names_status"] == "checked").all():
+        for _, row in provinces.iterrows():
+            source = adcodes.loc[row["adcode_prefix"] + "0000000000"] if row["adcode_prefix"] + "0000000000" in \
+                adcodes.index else None
+            rows.append(("provinces.csv", row["code"], "name_zh", row["name_zh"],
+                         None if source is None else source["name"]))
+    if (capitals["status"] == "checked").all():
+        for _, row in capitals.iterrows():
+            source = adcodes.loc[row["adcode"]] if row["adcode"] in adcodes.index else None
+            for column in ("longitude", "latitude"):
+                rows.append(("capitals.csv", row["code"], column, float(row[column]),
+                             None if source is None else float(source[column])))
+    frame = pd.DataFrame(rows, columns=["file", "code", "column", "shipped", "source"])
+    frame["equal"] = frame["shipped"] == frame["source"]
+    return frame
+
+
+#: The schema of an amenity and housing table (one row per province; extra provinces are ignored):
+#: column -> what is allowed. ``rent`` and ``house_price`` are in the user's units (e.g. yuan per m²
+#: per month and 10,000 yuan per m²); amenity indicators are any number of ``amenity_<name>``
+#: columns (e.g. ``amenity_green_space``).
+AMENITY_SCHEMA = {
+    "code": "a province code of the geography (ISO 3166-2:CN suffix, e.g. 'BJ'), each province once",
+    "rent": "a finite number >= 0: the rent index r_j",
+    "house_price": "a finite number >= 0: the house-price index h_j",
+    "source": "non-empty text: where the row's numbers come from",
+    "amenity_<name>": "a finite number, varying across the geography's provinces: the amenity indicator Y_{k,j}",
+}
 AMENITY_REQUIRED_COLUMNS = ("code", "rent", "house_price", "source")
 AMENITY_PREFIX = "amenity_"
 
@@ -104,43 +230,74 @@ AMENITY_PREFIX = "amenity_"
 def load_amenities(geography: Geography, table: pd.DataFrame | str | Path) -> Geography:
     """The geography with amenity covariates, rents and house prices from a table (or CSV path).
 
-    Checks the schema once and names the first problem: required columns, a row for every
-    province of the geography (extra provinces are ignored), no duplicate codes, finite numbers,
-    a non-empty source for every row, amenity columns that vary across the geography's provinces
-    (a constant shifts every province equally and is not identified).
+    The table has one row per province and the columns of :data:`AMENITY_SCHEMA`:
+
+    ========================  ===================================================================
+    ``code``                  province code of the geography, each once (extra provinces ignored)
+    ``rent``                  rent index r_j, a finite number >= 0
+    ``house_price``           house-price index h_j, a finite number >= 0
+    ``source``                non-empty text: where the row's numbers come from
+    ``amenity_<name>`` (any)  amenity indicator Y_{k,j}, finite, varying across the provinces
+    ========================  ===================================================================
+
+    No other column is allowed (a misspelt ``amenty_air`` would otherwise be dropped in silence).
+    The schema is checked once; the first problem raises a ParameterError naming the file (or
+    "DataFrame"), the column, the value and what is allowed. The model then needs a coefficient
+    per indicator: ``default_parameters(amenity_names=geography.amenity_names)``.
     """
+    where = "amenity table (DataFrame)"
     if isinstance(table, (str, Path)):
         path = Path(table)
+        where = f"amenity table {str(path)!r}"
         if not path.exists():
-            raise ParameterError(f"amenity table {str(path)!r} does not exist")
-        table = pd.read_csv(path)
+            raise ParameterError(f"{where} does not exist")
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     if not isinstance(table, pd.DataFrame):
         raise ParameterError(f"argument 'table' is not allowed: expected a DataFrame or a CSV path, got {type(table).__name__}")
-    missing = [c for c in AMENITY_REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ParameterError(f"amenity table: missing column(s) {missing}; required are {list(AMENITY_REQUIRED_COLUMNS)} "
-                             f"plus any '{AMENITY_PREFIX}<name>' columns")
-    duplicated = table["code"][table["code"].duplicated()].tolist()
-    if duplicated:
-        raise ParameterError(f"amenity table: province code(s) {duplicated} appear more than once")
-    absent = [c for c in geography.codes if c not in set(table["code"])]
+    allowed = f"the columns {list(AMENITY_SCHEMA)}"
+
+    def fail(column, value, rule, province=None):
+        at = f" for province {province}" if province is not None else ""
+        value = value.item() if isinstance(value, np.generic) else value
+        raise ParameterError(f"{where}: column {column!r} has value {value!r}{at}; allowed: {rule}")
+
+    for column in AMENITY_REQUIRED_COLUMNS:
+        if column not in table.columns:
+            raise ParameterError(f"{where}: column {column!r} is missing; required: {allowed}")
+    for column in table.columns:
+        if column not in AMENITY_REQUIRED_COLUMNS and not (str(column).startswith(AMENITY_PREFIX)
+                                                           and len(str(column)) > len(AMENITY_PREFIX)):
+            raise ParameterError(f"{where}: column {column!r} is not allowed: expected {allowed}")
+    codes = table["code"].astype(str).str.strip().tolist()
+    for code in codes:
+        if code not in PROVINCE_CODES:
+            fail("code", code, AMENITY_SCHEMA["code"])
+    for code in codes:
+        if codes.count(code) > 1:
+            fail("code", code, AMENITY_SCHEMA["code"] + f" (it appears {codes.count(code)} times)")
+    absent = [c for c in geography.codes if c not in codes]
     if absent:
-        raise ParameterError(f"amenity table: no row for province(s) {absent} of the geography")
-    rows = table.set_index("code").loc[list(geography.codes)]
-    sources = rows["source"]
-    if sources.isna().any() or (sources.astype(str).str.strip() == "").any():
-        raise ParameterError("amenity table: every row needs a non-empty 'source'")
+        raise ParameterError(f"{where}: column 'code' has no row for province(s) {absent}; allowed: "
+                             f"a row for every province of the geography {list(geography.codes)}")
+    rows = table.assign(code=codes).set_index("code").loc[list(geography.codes)]
+    for code, source in rows["source"].items():
+        if pd.isna(source) or str(source).strip() == "":
+            fail("source", "" if pd.isna(source) else source, AMENITY_SCHEMA["source"], code)
     names = tuple(c[len(AMENITY_PREFIX):] for c in table.columns if c.startswith(AMENITY_PREFIX))
     numeric = {}
     for column in ["rent", "house_price"] + [AMENITY_PREFIX + n for n in names]:
+        rule = AMENITY_SCHEMA.get(column, AMENITY_SCHEMA["amenity_<name>"])
         values = pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float)
-        if not np.all(np.isfinite(values)):
-            bad = list(geography.codes)[int(np.flatnonzero(~np.isfinite(values))[0])]
-            raise ParameterError(f"amenity table: column {column!r} has a missing or non-numeric value for {bad}")
+        bad = ~np.isfinite(values) | ((values < 0) if column in ("rent", "house_price") else False)
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            fail(column, rows[column].iloc[k], rule, geography.codes[k])
         numeric[column] = values
     for n in names:
         if np.ptp(numeric[AMENITY_PREFIX + n]) == 0:
-            raise ParameterError(f"amenity table: column '{AMENITY_PREFIX}{n}' is the same in every province")
+            fail(AMENITY_PREFIX + n, float(numeric[AMENITY_PREFIX + n][0]),
+                 rule=f"{AMENITY_SCHEMA['amenity_<name>']} (it is the same in every province, which shifts every "
+                      "province equally and is not identified)")
     covariates = np.column_stack([numeric[AMENITY_PREFIX + n] for n in names]) if names else None
     return replace(geography, amenity_names=names, amenity_covariates=covariates,
                    rent=numeric["rent"], house_price=numeric["house_price"])
@@ -269,6 +426,7 @@ def load_china(provinces="all", data_dir: Path = DATA_DIR, culture: bool = True)
     cultural proximity index (:func:`cultural_proximity`, entropy weights of the 31 provinces) is
     attached, restricted to the chosen provinces.
     """
+    data_provenance(data_dir)  # every quantity has a source and a status from the vocabulary
     geography = _load_tables(provinces, data_dir)
     if not culture:
         return geography
@@ -308,7 +466,8 @@ def _load_tables(provinces, data_dir: Path) -> Geography:
         adjacent=adjacency_matrix(codes, read_border_pairs(data_dir)),
         population=table["population_2020"].to_numpy(float),
         dialect_group=tuple(table["dialect_group"]),
+        # mu_j: per-capita disposable income of all residents, not a wage (see DATA_FIELDS)
         mean_income=table["income_2020_yuan"].to_numpy(float) / YUAN_PER_INCOME_UNIT,
-        # Amenities are not measured in this chapter: zero utility everywhere (illustrative baseline).
+        # no amenity table is shipped: zero fixed amenity values everywhere (see load_amenities)
         amenity=np.zeros(len(codes)),
     )

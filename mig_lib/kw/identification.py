@@ -22,17 +22,24 @@ import numpy as np
 import pandas as pd
 
 from mig_lib.core import ParameterError, ParameterTable
+from mig_lib.core.mle import Scores
 
 
-def per_person_scores(loglik_per_person: Callable[[dict], np.ndarray], table: ParameterTable,
+def per_person_scores(loglik_per_person: Callable[[ParameterTable], np.ndarray], table: ParameterTable,
                       names: Sequence[str], values: Mapping[str, float] | None = None,
-                      step: float = 1e-4) -> np.ndarray:
-    """(N, K) central-difference scores ∂ log L_i/∂θ_k in the table's natural units.
+                      step: float = 1e-4, scores: Scores | None = None) -> np.ndarray:
+    """(N, K) scores ∂ log L_i/∂θ_k in the table's natural units.
 
-    The step is ``step * max(1, |θ_k|)``; next to a bound of the table the difference is
-    one-sided, so the likelihood is never evaluated outside the parameter space.
+    Exact when ``scores`` (the estimator's, e.g. :class:`mig_lib.kw.gradient.ExactScores`) is given;
+    otherwise central differences with step ``step * max(1, |θ_k|)``, one-sided next to a bound of
+    the table, so the likelihood is never evaluated outside the parameter space.
     """
-    base = {**table.values, **dict(values or {})}
+    base = table.with_values(dict(values or {}))
+    if scores is not None:
+        result = np.asarray(scores(base, list(names))[1], dtype=float)
+        if not np.all(np.isfinite(result)):
+            raise ParameterError("the per-person scores are not finite at these parameter values")
+        return result
     columns = []
     for name in names:
         lower, upper = table.bounds(name)
@@ -40,8 +47,8 @@ def per_person_scores(loglik_per_person: Callable[[dict], np.ndarray], table: Pa
         up_value, down_value = min(base[name] + h, upper), max(base[name] - h, lower)
         if up_value - down_value <= 0:
             raise ParameterError(f"parameter {name!r} = {base[name]!r} has no room inside its bounds [{lower}, {upper}]")
-        up = np.asarray(loglik_per_person({**base, name: up_value}), dtype=float)
-        down = np.asarray(loglik_per_person({**base, name: down_value}), dtype=float)
+        up = np.asarray(loglik_per_person(base.with_values({name: up_value})), dtype=float)
+        down = np.asarray(loglik_per_person(base.with_values({name: down_value})), dtype=float)
         columns.append((up - down) / (up_value - down_value))
     scores = np.column_stack(columns)
     if not np.all(np.isfinite(scores)):
@@ -52,24 +59,25 @@ def per_person_scores(loglik_per_person: Callable[[dict], np.ndarray], table: Pa
 def identification_report(loglik_per_person: Callable[[dict], np.ndarray], table: ParameterTable,
                           names: Sequence[str], values: Mapping[str, float] | None = None,
                           relative_precision: float = 0.2, floor: float = 0.1, step: float = 1e-4,
-                          tolerance: float = 1e-8) -> pd.DataFrame:
+                          tolerance: float = 1e-8, scores: Scores | None = None) -> pd.DataFrame:
     """Standard errors at the truth and the panel size each parameter needs.
 
     For each parameter: its value, the standard error this panel would give (from the inverse
     outer-product information), the target standard error ``relative_precision · max(|θ|, floor)``
     and the number of people needed to reach it. A parameter on a direction of (near-)zero
     information (smallest eigenvalue of the correlation-form information below ``tolerance``, loading
-    above 0.3) is reported as not identified, with no standard error.
+    above 0.3) is reported as not identified, with no standard error. ``scores`` (optional) gives
+    exact per-person scores, the same the estimator uses (see :func:`per_person_scores`).
     """
     names = list(names)
     if not names:
         raise ParameterError("names = [] is not allowed: expected at least one parameter")
     if not (0 < relative_precision and floor > 0):
         raise ParameterError(f"relative_precision = {relative_precision!r} and floor = {floor!r} must be positive")
-    base = {**table.values, **dict(values or {})}
-    scores = per_person_scores(loglik_per_person, table, names, base, step)
-    n_people = scores.shape[0]
-    information = scores.T @ scores
+    base = table.with_values(dict(values or {}))
+    person_scores = per_person_scores(loglik_per_person, table, names, values, step, scores)
+    n_people = person_scores.shape[0]
+    information = person_scores.T @ person_scores
     scale = np.sqrt(np.diag(information))
     flat = set()
     if np.any(scale == 0):

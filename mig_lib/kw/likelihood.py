@@ -32,6 +32,7 @@ from numba import njit, prange
 
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.data import PanelArrays
+from mig_lib.kw.solve import solve
 
 #: Parameters that enter wages (or the type mixture) only: changing them never requires
 #: re-solving the dynamic programme.
@@ -408,37 +409,46 @@ class KWLikelihood:
         return tuple(sorted((k, float(v)) for k, v in values.items()
                             if k not in skip and not k.startswith(WAGE_LEVEL_PREFIX)))
 
-    def build_model(self, values: Mapping[str, float]):
-        table = self.params.with_values(dict(values))
-        return self._model_module.build_model(self.geography, params=table, ages=range(self.ages[0], self.ages[-1] + 1),
-                                              n_nu=self.n_nu, n_xi=self.n_xi)
+    def table(self, values: ParameterTable | Mapping[str, float]) -> ParameterTable:
+        """The parameter table at ``values`` (a table is used as it is; a mapping overrides ``params``)."""
+        return values if isinstance(values, ParameterTable) else self.params.with_values(dict(values))
+
+    def build_model(self, values: ParameterTable | Mapping[str, float]):
+        return self._model_module.build_model(self.geography, params=self.table(values),
+                                              ages=range(self.ages[0], self.ages[-1] + 1), n_nu=self.n_nu, n_xi=self.n_xi)
+
+    def choice_requests(self, n_types: int):
+        """The (type, row, age index, ℓ0, ℓ1, m0, m1, choice) states (row = the person's (education,
+        home) row of the model's arrays) whose choice probability the
+        likelihood reads, and where each goes in the (row, type, m0, m1) array (row, type, m0, m1)."""
+        r, m0, m1 = (np.tile(col, n_types) for col in self._reachable.T)
+        tau = np.repeat(np.arange(n_types), len(self._reachable))
+        p = self.panel
+        state = (tau, self.row[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
+                 p.choice[r])
+        return state, (r, tau, m0, m1)
+
+    def choice_log_prob_from(self, solution) -> np.ndarray:
+        """What the likelihood kernels read from a solution: per row (R, T, M, M) log λ of the observed
+        choice, or, for the forward recursion, every choice probability."""
+        if self.forward:
+            return solution.all_choice_probabilities()
+        model = solution.model
+        out = np.zeros((self.panel.n_rows, model.n_types, model.n_match, model.n_match))
+        # one vectorised call over the reachable (row, m0, m1) triples and both types
+        state, where = self.choice_requests(model.n_types)
+        out[where] = solution.log_choice_probability(*state)
+        return out
 
     def _choice_log_prob(self, values: Mapping[str, float]):
         key = self._choice_key(values)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        from mig_lib.kw.solve import solve
-
         model = self.build_model(values)
         solution = solve(model)
         self.n_solves += 1
-        if self.forward:
-            out = solution.all_choice_probabilities()
-            self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-            return self._cache[key]
-        n_types, m = model.n_types, model.n_match
-        out = np.zeros((self.panel.n_rows, n_types, m, m))
-        # one vectorised call over the reachable (row, m0, m1) triples and both types
-        r, m0, m1 = (np.tile(col, n_types) for col in self._reachable.T)
-        tau = np.repeat(np.arange(n_types), len(self._reachable))
-        p = self.panel
-        out[r, tau, m0, m1] = solution.log_choice_probability(
-            tau, self.row[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
-            p.choice[r])
-        self._cache[key] = _CachedSolution(key=key, choice_log_prob=out, model=model)
+        self._cache[key] = _CachedSolution(key=key, choice_log_prob=self.choice_log_prob_from(solution), model=model)
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return self._cache[key]
@@ -451,23 +461,35 @@ class KWLikelihood:
         Support points, the age profile and the education groups' wage levels come from the part-1
         model module, so the density uses exactly the wage equation the simulator draws from.
         """
+        residual, nu, eta, sigma = self.wage_inputs(values)
+        return wage_log_density(residual, np.repeat(nu, self.n_xi), eta, sigma)
+
+    def wage_inputs(self, values: ParameterTable | Mapping[str, float]):
+        """(residual, ν points, η points, σ_ε points): the wage minus μ_ℓ0, G(age) and the education
+        group's wage level δ_e on every row,
+        and the support points of the wage components, at ``values``."""
         m = self._model_module
-        table = self.params.with_values(dict(values))
+        table = self.table(values)
         p = self.panel
         level = m.education_wage_levels(table)[self.education][self._row_person]
         mean = self.geography.mean_income[p.location] + m.wage_age_profile(table, p.age) + level
-        nu = np.repeat(m.support_points(table["nu_sd"], self.n_nu), self.n_xi)
-        eta = m.eta_points(table)
-        sigma = m.sigma_eps_points(table)
-        return wage_log_density(p.wage - mean, nu, eta, sigma)
+        # the n_ν points; match index m has ν[m // n_ξ] (the preference match ξ is not in the wage)
+        nu = m.support_points(table["nu_sd"], self.n_nu)
+        return p.wage - mean, nu, m.eta_points(table), m.sigma_eps_points(table)
+
+    def log_type_weights(self, values: ParameterTable | Mapping[str, float]) -> np.ndarray:
+        """(T,) log π_τ."""
+        share = self.table(values)["type1_share"]
+        with np.errstate(divide="ignore"):
+            return np.log(np.array([share, 1.0 - share]))
 
     # -- the likelihood -----------------------------------------------------------------------
-    def loglik_per_person(self, values: Mapping[str, float], by_type: bool = False):
-        values = {**self.params.values, **dict(values)}
+    def loglik_per_person(self, values: ParameterTable | Mapping[str, float], by_type: bool = False):
+        table = self.table(values)
+        values = table.values
         cached = self._choice_log_prob(values)
-        wage = self.wage_log_density(values)
-        share = values["type1_share"]
-        weights = np.log(np.array([share, 1.0 - share]))
+        wage = self.wage_log_density(table)
+        weights = self.log_type_weights(table)
         if self.forward:
             total, per_type = person_log_likelihoods_forward(
                 self.panel.person_start, self.panel.home, self.row, self.age_index, self.panel.location, self.panel.gap,

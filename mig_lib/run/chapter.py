@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mig_lib.core.params import ParameterError
+from mig_lib.core.validation import ParameterError
 from mig_lib.core.results import read_records
 
 

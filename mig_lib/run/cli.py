@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from mig_lib.core.params import ParameterError
+from mig_lib.core.validation import ParameterError
 from mig_lib.run.chapter import error_line, execute_chapter
 from mig_lib.run.sweeps import sweep
 from mig_lib.run.values import load_yaml, parse_grid_values, parse_value

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from mig_lib.core.params import ParameterError
+from mig_lib.core.validation import ParameterError
 from mig_lib.run.chapter import check_names, read_chapter, run_chapter_task, validate_runs
 
 MANIFEST = "manifest.csv"

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from mig_lib.core.params import ParameterError
+from mig_lib.core.validation import ParameterError
 
 
 class Yaml12Loader(yaml.SafeLoader):

@@ -1,192 +1,28 @@
-"""The generic MLE machinery: transforms, statsmodels cross-check, delta method, identification."""
+"""Kennan–Walker maximum likelihood (mig_lib.kw.estimate): recovery, guards, Monte Carlo."""
 
-import math
-
-import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 
-from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.kw.estimate import (from_unbounded, maximize_likelihood, numerical_gradient,
-                                 recovery_failures, to_unbounded, unbounded_derivative)
-
-
-@pytest.mark.parametrize("lower, upper", [(0.0, 1.0), (-2.0, 5.0), (0.0, math.inf), (-math.inf, 3.0),
-                                          (-math.inf, math.inf)])
-def test_transform_round_trip_and_derivative(lower, upper):
-    for x in (-3.0, -0.2, 0.0, 0.7, 2.5):
-        value = from_unbounded(x, lower, upper)
-        assert lower < value < upper
-        assert to_unbounded(value, lower, upper) == pytest.approx(x, abs=1e-9)
-        h = 1e-6
-        fd = (from_unbounded(x + h, lower, upper) - from_unbounded(x - h, lower, upper)) / (2 * h)
-        assert unbounded_derivative(x, lower, upper) == pytest.approx(fd, rel=1e-6)
-
-
-def logit_data(n=800, seed=3):
-    rng = np.random.default_rng(seed)
-    x = np.column_stack([np.ones(n), rng.normal(size=n)])
-    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ [-0.4, 1.1])))).astype(float)
-    return x, y
-
-
-def test_logit_matches_statsmodels():
-    x, y = logit_data()
-    table = ParameterTable([("b0", 0.0, -math.inf, math.inf, "b_0", "intercept"),
-                            ("b1", 0.0, -math.inf, math.inf, "b_1", "slope")])
-
-    def loglik(values):
-        index = x @ [values["b0"], values["b1"]]
-        return y * index - np.logaddexp(0.0, index)
-
-    result = maximize_likelihood(loglik, table, ["b0", "b1"])
-    reference = sm.Logit(y, x).fit(disp=0)
-    assert result.converged
-    np.testing.assert_allclose([result.estimate["b0"], result.estimate["b1"]], reference.params, atol=2e-5)
-    np.testing.assert_allclose([result.se["b0"], result.se["b1"]], reference.bse, rtol=1e-4)
-    assert result.loglik == pytest.approx(reference.llf, abs=1e-8)
-    summary = result.summary(truth={"b0": -0.4, "b1": 1.1})
-    assert list(summary.columns[:5]) == ["estimate", "se", "t", "at_bound", "identified"]
-    assert summary.loc["b1", "t"] == pytest.approx(result.estimate["b1"] / result.se["b1"])
-
-
-def test_delta_method_for_a_bounded_scale():
-    rng = np.random.default_rng(0)
-    data = rng.normal(1.0, 2.0, size=500)
-    table = ParameterTable([("mean", 0.0, -10.0, 10.0, r"\mu", "mean"),
-                            ("sd", 1.0, 0.01, 20.0, r"\sigma", "standard deviation")])
-
-    def loglik(values):
-        return -0.5 * ((data - values["mean"]) / values["sd"]) ** 2 - np.log(values["sd"]) - 0.5 * np.log(2 * np.pi)
-
-    result = maximize_likelihood(loglik, table, ["mean", "sd"], n_starts=3, seed=1)
-    sd_hat = data.std()
-    assert result.estimate["mean"] == pytest.approx(data.mean(), abs=1e-5)
-    assert result.estimate["sd"] == pytest.approx(sd_hat, abs=1e-5)
-    # closed-form inverse information: var(mean) = sd^2/n, var(sd) = sd^2/(2n)
-    assert result.se["mean"] == pytest.approx(sd_hat / np.sqrt(500), rel=1e-3)
-    assert result.se["sd"] == pytest.approx(sd_hat / np.sqrt(1000), rel=1e-3)
-    assert len(result.start_logliks) == 3
-    assert not any(result.bounds_hit().values())
-
-
-def test_unidentified_parameters_are_reported():
-    rng = np.random.default_rng(2)
-    data = rng.normal(0.5, 1.0, size=300)
-    table = ParameterTable([("a", 0.0, -5.0, 5.0, "a", "first half of the mean"),
-                            ("b", 0.0, -5.0, 5.0, "b", "second half of the mean"),
-                            ("unused", 1.0, 0.0, 2.0, "c", "does not enter"),
-                            ("sd", 1.0, 0.1, 5.0, r"\sigma", "sd")])
-
-    def loglik(values):
-        return -0.5 * ((data - values["a"] - values["b"]) / values["sd"]) ** 2 - np.log(values["sd"])
-
-    result = maximize_likelihood(loglik, table, ["a", "b", "unused", "sd"], nelder_mead_check=False)
-    assert set(result.not_identified) == {"a", "b", "unused"}
-    assert all(np.isnan(result.se[n]) for n in result.not_identified)
-    assert np.isfinite(result.se["sd"])
-    assert not result.summary().loc["a", "identified"]
-
-
-def test_estimate_on_a_bound_is_flagged():
-    zeros = np.zeros(50)
-    table = ParameterTable([("p", 0.5, 0.0, 1.0, "p", "success probability")])
-    result = maximize_likelihood(lambda v: zeros * 0 + np.log1p(-v["p"]), table, ["p"], nelder_mead_check=False)
-    assert result.estimate["p"] < 1e-3
-    assert result.bounds_hit()["p"]
-
-
-def test_numerical_gradient_of_a_closed_form():
-    table = ParameterTable([("a", 0.3, -5.0, 5.0, "a", "a"), ("b", -1.2, -5.0, 5.0, "b", "b")])
-    grad = numerical_gradient(lambda v: np.array([v["a"] ** 3 * v["b"], np.sin(v["b"])]), table, ["a", "b"])
-    np.testing.assert_allclose(grad, [3 * 0.09 * -1.2, 0.027 + np.cos(-1.2)], rtol=1e-7)
-
-
-def test_argument_errors():
-    table = ParameterTable([("a", 0.0, -1.0, 1.0, "a", "a")])
-    with pytest.raises(ParameterError, match="unknown parameter 'zz'"):
-        maximize_likelihood(lambda v: np.zeros(2), table, ["zz"])
-    with pytest.raises(ParameterError, match="n_starts"):
-        maximize_likelihood(lambda v: np.zeros(2), table, ["a"], n_starts=0)
-    with pytest.raises(ParameterError, match="names"):
-        maximize_likelihood(lambda v: np.zeros(2), table, [])
-
-
-def test_recovery_failures():
-    good = {"estimate/a": 1.1, "se/a": 0.1, "true/a": 1.0, "converged": 1}
-    assert recovery_failures(good) == []
-    assert "3.5 s.e." in recovery_failures({**good, "estimate/a": 1.35})[0]
-    assert recovery_failures({**good, "converged": 0}) == ["converged is recorded as false"]
-    assert "not a positive number" in recovery_failures({**good, "se/a": float("nan")})[0]
-    assert "missing" in recovery_failures({"estimate/b": 1.0})[0]
+from mig_lib.core import ParameterError
+from mig_lib.core.mle import recovery_failures_in_records
+from mig_lib.kw.estimate import estimate_kw, monte_carlo, simulate_estimation_panel
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.model import default_parameters
 
 
 def test_kw_recovery_with_other_true_parameters():
     """Acceptance: the estimator recovers a different truth (small world, a few key parameters)."""
-    from mig_lib.kw.estimate import estimate_kw, simulate_estimation_panel
-    from mig_lib.kw.geography import load_china
-    from mig_lib.kw.model import default_parameters
-
     geo = load_china(["BJ", "HE", "SH"])
     truth = default_parameters().with_values(alpha_income=0.3, gamma0_type1=3.5, type1_share=0.8, eta_3=1.1,
                                              sigma_eps_1=0.3)
     names = ["alpha_income", "gamma0_type1", "nu_sd", "eta_3", "sigma_eps_1"]
     frame = simulate_estimation_panel(geo, truth, n_people=300, n_years=8, seed=11)
-    result, _ = estimate_kw(geo, frame, truth, names, nelder_mead_check=False)
-    records = {**{f"estimate/{n}": result.estimate[n] for n in names}, **{f"se/{n}": result.se[n] for n in names},
-               **{f"true/{n}": truth[n] for n in names}, "converged": int(result.converged)}
-    assert recovery_failures(records) == []
-
-
-def test_a_non_finite_criterion_raises_naming_the_parameter_vector():
-    from mig_lib.kw.estimate import EstimationError
-
-    data = np.linspace(0.1, 2.0, 40)
-    table = ParameterTable([("rate", 0.5, 0.0, 5.0, r"\lambda", "rate"), ("shift", 1.0, 0.0, 3.0, "s", "shift")])
-    # NaN at the start: log of a negative number
-    with pytest.raises(EstimationError, match=r"log-likelihood is nan for 40 of 40 people at parameter vector "
-                                              r"\(rate=0.5, shift=1\)"):
-        maximize_likelihood(lambda v: np.log(v["rate"] - v["shift"]) + 0 * data, table, ["rate", "shift"])
-    # -inf met during the search: the likelihood keeps rising towards a region where it is impossible
-    with pytest.raises(EstimationError, match=r"log-likelihood is -inf for \d+ of 40 people at parameter vector "
-                                              r"\(rate=[0-9.e-]+, shift=[0-9.e-]+\)"):
-        maximize_likelihood(lambda v: np.where(data > v["rate"] * 1.5, np.log(v["rate"]) - v["rate"] * data, -np.inf),
-                            table, ["rate", "shift"], start={"rate": 0.05})
-
-
-def test_a_maximum_on_a_bound_is_reported_not_converged():
-    data = np.random.default_rng(7).normal(1.0, 0.2, size=400)
-    table = ParameterTable([("mean", 0.0, -5.0, 5.0, "m", "mean"), ("sd", 1.0, 0.5, math.inf, "s", "sd"),
-                            ("p", 0.5, 0.0, 1.0, "p", "a probability whose likelihood peaks at 0")])
-
-    def loglik(values):
-        return -0.5 * ((data - values["mean"]) / values["sd"]) ** 2 - np.log(values["sd"]) + np.log1p(-values["p"])
-
-    result = maximize_likelihood(loglik, table, ["mean", "sd", "p"], nelder_mead_check=False)
-    assert not result.converged
-    assert result.at_bound == ["sd", "p"] and "on a parameter bound: sd, p" in result.message
-    assert np.isnan(result.se["sd"]) and np.isnan(result.se["p"])
-    # the interior parameter keeps its (conditional) standard error: sd held at its bound 0.5
-    assert result.se["mean"] == pytest.approx(0.5 / np.sqrt(400), rel=1e-3)
-
-
-def test_a_collinear_pair_is_flat_at_the_hessians_accuracy():
-    """y ~ N(a + b, sd): a and b are not separately identified, whatever the scale of the data."""
-    for seed, mean, sd in [(5, -2.0, 0.3), (2, 0.5, 1.0)]:
-        data = np.random.default_rng(seed).normal(mean, sd, size=1000)
-        table = ParameterTable([("a", 0.0, -5.0, 5.0, "a", "a"), ("b", 0.0, -5.0, 5.0, "b", "b"),
-                                ("sd", 1.0, 0.1, 5.0, "s", "sd")])
-        result = maximize_likelihood(
-            lambda v: -0.5 * ((data - v["a"] - v["b"]) / v["sd"]) ** 2 - np.log(v["sd"]), table, ["a", "b", "sd"],
-            nelder_mead_check=False)
-        assert result.not_identified == ["a", "b"], (seed, result.not_identified)
-        assert not result.converged and "flat direction" in result.message
-        assert result.se["sd"] == pytest.approx(result.estimate["sd"] / np.sqrt(2000), rel=1e-3)
+    result, _ = estimate_kw(geo, frame, truth, names)
+    assert result.exact_gradient and result.recovery_failures(truth) == []
+    assert recovery_failures_in_records(result.records(truth)) == []
 
 
 def test_kw_bounds_exclude_degenerate_wage_noise():
-    from mig_lib.kw.model import default_parameters
 
     for name in ("sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4", "eta_1", "eta_2", "eta_3"):
         with pytest.raises(ParameterError, match=f"parameter '{name}' = 0.0 is not allowed"):
@@ -194,11 +30,7 @@ def test_kw_bounds_exclude_degenerate_wage_noise():
 
 
 def test_moving_costs_are_not_estimated_from_a_panel_without_moves():
-    import pandas as pd
 
-    from mig_lib.kw.estimate import estimate_kw
-    from mig_lib.kw.geography import load_china
-    from mig_lib.kw.model import default_parameters
 
     geo = load_china(["BJ", "HE", "SH"])
     frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 25 + t, "province": geo.codes[p % 3],
@@ -210,10 +42,6 @@ def test_moving_costs_are_not_estimated_from_a_panel_without_moves():
 
 def test_monte_carlo_on_a_local_cluster_equals_the_serial_run():
     """Replications as Dask tasks (two worker processes) give the serial run's draws, row for row."""
-    from mig_lib.kw.estimate import monte_carlo
-    from mig_lib.kw.geography import load_china
-    from mig_lib.kw.model import default_parameters
-
     geo = load_china(["BJ", "HE", "SH"])
     truth = default_parameters()
     names = ["alpha_income", "sigma_eps_1"]
@@ -223,3 +51,22 @@ def test_monte_carlo_on_a_local_cluster_equals_the_serial_run():
     columns = [c for c in serial.columns if c != "seconds"]
     pd.testing.assert_frame_equal(serial[columns], on_cluster[columns])
     assert list(on_cluster.index) == [0, 1, 2]
+
+
+def test_exact_and_finite_difference_gradients_reach_the_same_estimate():
+    """The same data and start: the exact gradient and the central-difference path agree on the
+    maximum and the standard errors, with far fewer likelihood evaluations; BHHH agrees too."""
+    geo = load_china(["BJ", "HE", "SH"])
+    truth = default_parameters()
+    names = ["alpha_income", "gamma0_type1", "gamma_hukou", "nu_sd", "sigma_eps_2"]
+    frame = simulate_estimation_panel(geo, truth, n_people=200, n_years=6, seed=5)
+    exact, _ = estimate_kw(geo, frame, truth, names)
+    finite, _ = estimate_kw(geo, frame, truth, names, finite_differences=True)
+    assert exact.converged and finite.converged and exact.exact_gradient and not finite.exact_gradient
+    assert exact.loglik == pytest.approx(finite.loglik, abs=1e-6)
+    for name in names:
+        assert exact.estimate[name] == pytest.approx(finite.estimate[name], abs=1e-3 * exact.se[name])
+        assert exact.se[name] == pytest.approx(finite.se[name], rel=1e-3)
+    assert exact.n_evaluations < finite.n_evaluations / 3
+    bhhh, _ = estimate_kw(geo, frame, truth, names, optimizer="bhhh")
+    assert bhhh.converged and bhhh.loglik == pytest.approx(exact.loglik, abs=1e-4)

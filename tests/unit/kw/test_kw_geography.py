@@ -1,6 +1,7 @@
 """Geography of the China model: data provenance, borders, distances."""
 
 import importlib.resources
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from mig_lib.core import ParameterError
-from mig_lib.kw.geography import PROVINCE_CODES, great_circle_km, load_china, read_province_table
+from mig_lib.kw.geography import (DATA_FIELDS, IDENTIFIER_COLUMNS, PROVINCE_CODES, compare_with_sources,
+                                  data_provenance, great_circle_km, load_china, read_province_table)
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +30,61 @@ def test_census_populations_sum_to_the_published_total(china):
 
 def test_every_number_in_the_data_files_carries_a_source():
     table = pd.read_csv("data/china/provinces.csv")
-    for column in ("population_source", "income_source", "dialect_source"):
+    for column in ("names_source", "population_source", "income_source", "dialect_source"):
         assert table[column].str.len().min() > 20
     assert table["dialect_source"].str.startswith("ILLUSTRATIVE").all()
     for name in ("capitals.csv", "borders.csv"):
         assert pd.read_csv(f"data/china/{name}")["source"].str.len().min() > 20
+
+
+def test_every_column_is_an_identifier_a_described_quantity_a_source_or_a_status():
+    for name, identifiers in IDENTIFIER_COLUMNS.items():
+        described = {c for f in DATA_FIELDS if f.file == name for c in (*f.columns, f.source_column, f.status_column)}
+        columns = set(pd.read_csv(f"data/china/{name}", nrows=1).columns)
+        assert columns - described - set(identifiers) == set(), name
+
+
+def test_statuses_say_what_can_be_checked_here():
+    status = dict(zip(data_provenance()["columns"], data_provenance()["status"]))
+    assert status == {"adcode_prefix, name_zh": "checked", "population_2020": "unchecked",
+                      "income_2020_yuan": "unchecked", "dialect_group": "illustrative",
+                      "longitude, latitude": "checked", "province_a, province_b": "unchecked"}
+    income = data_provenance().set_index("symbol").loc["μ_j"]
+    assert "not a wage" in income["quantity"] and "disposable income" in income["quantity"]
+
+
+def test_every_checked_value_equals_its_source():
+    comparison = compare_with_sources()
+    assert len(comparison) == 31 * 3          # a Chinese name and two coordinates per province
+    assert comparison["equal"].all(), comparison[~comparison["equal"]]
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    for name in ("provinces.csv", "capitals.csv", "borders.csv"):
+        shutil.copy(f"data/china/{name}", tmp_path / name)
+    return tmp_path
+
+
+def test_comparison_catches_a_changed_checked_value(data_copy):
+    capitals = pd.read_csv(data_copy / "capitals.csv", dtype=str)
+    capitals.loc[capitals["code"] == "SH", "latitude"] = "31.3"
+    capitals.to_csv(data_copy / "capitals.csv", index=False)
+    comparison = compare_with_sources(data_copy)
+    assert comparison.loc[~comparison["equal"], ["code", "column"]].values.tolist() == [["SH", "latitude"]]
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("income_status", "verified", r"provinces.csv: column 'income_status' has value 'verified'; allowed: one of "
+                                  r"\['checked', 'unchecked', 'illustrative'\]"),
+    ("income_source", " ", r"provinces.csv: column 'income_source' has value ' ' in row 2; allowed: a non-empty"),
+])
+def test_a_bad_status_or_empty_source_is_refused(data_copy, column, value, message):
+    provinces = pd.read_csv(data_copy / "provinces.csv", dtype=str)
+    provinces.loc[0, column] = value
+    provinces.to_csv(data_copy / "provinces.csv", index=False)
+    with pytest.raises(ValueError, match=message):
+        load_china(data_dir=data_copy)
 
 
 def test_coordinates_are_those_of_the_cpca_adcode_table(china):

@@ -1,4 +1,6 @@
-"""Validation for the chapters' ``parameters`` cells and the library's public arguments.
+"""Validation of the chapters' papermill parameters and the library's public arguments.
+
+Not the models' structural parameters: those live in ``parameter_table``.
 
 Each spec checks one value and describes what is allowed, so a bad papermill parameter fails
 with one message naming the parameter, the value and the allowed set::

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from mig_lib.core.params import ParameterError
+from mig_lib.core.validation import ParameterError
 
 
 @dataclass(frozen=True)

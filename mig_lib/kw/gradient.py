@@ -1,0 +1,655 @@
+"""The exact gradient of the Kennan–Walker log-likelihood, and per-person scores.
+
+Every structural parameter θ_k acts on the likelihood only through the arrays of
+:class:`~mig_lib.kw.model.KWModel` (location utility, match utility, moving cost, age cost,
+terminal value, β and the return discount), the wage inputs (residual, ν, η and σ_ε points) and
+the log type weights. Their derivatives are taken generically by central differences of the cheap
+builders (``build_model``, ``KWLikelihood.wage_inputs``): nearly every entry is linear in each
+parameter, so these differences are exact up to rounding, whatever parameters the table holds.
+
+The expensive part, the dependence of v̄ on θ through the backward recursion, is differentiated
+exactly in the same pass structure as the solver (:mod:`mig_lib.kw.solve`):
+
+    dv̄(x) = d base(x) + Σ_j ρ(x, j) dv(x, j),       ρ(x, j) = exp(v(x, j) − v̄(x)),
+
+with dv(x, j) = −dΔ(x, j) + dβ E[v̄(x')] + β E[dv̄(x')]. The values of moving to a *new* province
+do not depend on (ℓ1, m1), so their ρ-weighted derivatives are summed once per (ℓ0, m0) with
+prefix/suffix sums that leave out ℓ1, as the solver does for the values. Tangents dv̄/dθ are kept
+for two ages at a time per (type, home), never for every age, so full China fits in memory; the
+derivative of each log choice probability the likelihood reads, d log ρ(x, j) = dv(x, j) −
+(dv̄(x) − d base(x)), is taken at its age during the pass.
+
+The derivative then follows the likelihood through the sum over match combinations, the
+(η, σ_ε) mixture and the type mixture (annual panels), or through the forward recursion (years
+between observations), giving one score vector per person: the gradient is their sum, and BHHH,
+the outer-product and sandwich covariances use them directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from mig_lib.core import ParameterError, ParameterTable
+from mig_lib.kw.likelihood import KWLikelihood
+from mig_lib.kw.model import KWModel
+from mig_lib.kw.solve import solve
+
+#: Relative step of the central differences of the model's arrays. The arrays are linear in every
+#: parameter but β (and the log type weights are smooth), so the difference is exact up to
+#: rounding, about 1e-16 / 1e-6 relative.
+ARRAY_STEP = 1e-6
+
+#: The forward recursion needs the derivative of every choice probability: refuse beyond this.
+MAX_FORWARD_ENTRIES = 60_000_000
+
+
+@dataclass(frozen=True)
+class ArrayTangents:
+    """Derivatives of the model's and the likelihood's inputs, parameter axis K last."""
+
+    location_utility: np.ndarray  # (H, L, K)
+    match_utility: np.ndarray     # (M, K)
+    moving_cost: np.ndarray       # (T, H, L, L, K)
+    age_cost: np.ndarray          # (A, K)
+    terminal: np.ndarray          # (H, L, M, K)
+    beta: np.ndarray              # (K,)
+    return_discount: np.ndarray   # (K,)
+    residual: np.ndarray          # (R, K) wage minus μ and G(age)
+    nu: np.ndarray                # (n_ν, K)
+    eta: np.ndarray               # (n_η, K)
+    sigma: np.ndarray             # (n_σ, K)
+    log_type_weights: np.ndarray  # (T, K)
+
+    @property
+    def enters_model(self) -> np.ndarray:
+        """(K,) whether each parameter moves any array of the dynamic programme."""
+        arrays = (self.location_utility, self.match_utility, self.moving_cost, self.age_cost, self.terminal)
+        moved = np.zeros(self.beta.shape[0], dtype=bool)
+        for array in arrays:
+            moved |= np.any(array.reshape(-1, array.shape[-1]) != 0.0, axis=0)
+        return moved | (self.beta != 0.0) | (self.return_discount != 0.0)
+
+
+def _inputs(likelihood: KWLikelihood, table: ParameterTable):
+    model = likelihood.build_model(table)
+    residual, nu, eta, sigma = likelihood.wage_inputs(table)
+    return (model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
+            np.array([model.beta]), np.array([model.return_discount]), residual, nu, eta, sigma,
+            likelihood.log_type_weights(table))
+
+
+def array_tangents(likelihood: KWLikelihood, table: ParameterTable, names: Sequence[str],
+                   step: float = ARRAY_STEP) -> ArrayTangents:
+    """Central differences of every input array in each parameter of ``names`` (one-sided at a bound)."""
+    columns = []
+    for name in names:
+        lower, upper = table.bounds(name)
+        value = table[name]
+        h = step * max(1.0, abs(value))
+        up, down = min(value + h, upper), max(value - h, lower)
+        if not up > down:
+            raise ParameterError(f"parameter {name!r} = {value!r} has no room inside its bounds [{lower}, {upper}]")
+        above = _inputs(likelihood, table.with_values({name: up}))
+        below = _inputs(likelihood, table.with_values({name: down}))
+        columns.append([_difference(a, b, up - down) for a, b in zip(above, below)])
+    stacked = [np.ascontiguousarray(np.stack([column[i] for column in columns], axis=-1)) for i in range(12)]
+    stacked[5], stacked[6] = stacked[5][0], stacked[6][0]   # β and the return discount are scalars
+    return ArrayTangents(*stacked)
+
+
+def _difference(above: np.ndarray, below: np.ndarray, width: float) -> np.ndarray:
+    above, below = np.asarray(above, dtype=float), np.asarray(below, dtype=float)
+    with np.errstate(invalid="ignore"):
+        out = np.atleast_1d((above - below) / width)
+    # equal entries (including equal infinities and missing wages) do not move
+    out[above == below] = 0.0
+    out[np.isnan(above) & np.isnan(below)] = 0.0
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The backward recursion, differentiated
+# ----------------------------------------------------------------------------------------------
+@njit(cache=True, parallel=True, fastmath=True)
+def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta,
+                            return_discount, d_terminal, d_location_utility, d_match_utility, d_moving_cost,
+                            d_age_cost, d_beta, d_return_discount, group_start, request, out):
+    """d log ρ(x, j)/dθ for the requested (state, choice) pairs, grouped by (type, home, age).
+
+    ``request[r] = (ℓ0, ℓ1, m0, m1, j)``; the requests of (t, h, a) are rows
+    ``group_start[(t H + h) A + a]`` up to the next group's start. After the last age the
+    "next" values are the terminal value W(ℓ, m), the same whatever (ℓ1, m1).
+    """
+    T, H, A, L, _, M, _ = V.shape
+    K = d_beta.shape[0]
+    for th in prange(T * H):
+        t = th // H
+        h = th % H
+        v_terminal = np.empty((L, L, M, M))
+        d_next = np.empty((L, L, M, M, K))
+        for l0 in range(L):
+            for l1 in range(L):
+                for m0 in range(M):
+                    for m1 in range(M):
+                        v_terminal[l0, l1, m0, m1] = terminal[h, l0, m0]
+                        d_next[l0, l1, m0, m1, :] = d_terminal[h, l0, m0, :]
+        d_now = np.empty((L, L, M, M, K))
+        row = np.empty(L)
+        expo = np.empty(L)
+        d_row = np.zeros((L, K))
+        before = np.empty((L + 1, K))   # before[i] = Σ_{j < i, j ≠ ℓ0} expo[j] d_row[j]
+        after = np.empty((L + 1, K))    # after[i] = Σ_{j > i, j ≠ ℓ0} expo[j] d_row[j]
+        d_base = np.empty(K)
+        for a in range(A - 1, -1, -1):
+            v_next = v_terminal if a == A - 1 else V[t, h, a + 1]
+            for l0 in range(L):
+                for m0 in range(M):
+                    row_max = -np.inf
+                    for j in range(L):
+                        if j == l0:
+                            continue
+                        c = 0.0
+                        for s in range(M):
+                            c += v_next[j, l0, s, m0]
+                        c /= M
+                        row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * c
+                        row_max = max(row_max, row[j])
+                        for k in range(K):
+                            d_row[j, k] = -(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k]) + d_beta[k] * c
+                        for s in range(M):
+                            for k in range(K):
+                                d_row[j, k] += beta / M * d_next[j, l0, s, m0, k]
+                    for j in range(L):
+                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
+                    for k in range(K):
+                        before[0, k] = 0.0
+                        after[L - 1, k] = 0.0
+                        d_base[k] = d_location_utility[h, l0, k] + d_match_utility[m0, k]
+                    for j in range(L):
+                        for k in range(K):
+                            before[j + 1, k] = before[j, k] + expo[j] * d_row[j, k]
+                    for j in range(L - 1, 0, -1):
+                        for k in range(K):
+                            after[j - 1, k] = after[j, k] + expo[j] * d_row[j, k]
+                    base = location_utility[h, l0] + match_utility[m0]
+                    for l1 in range(L):
+                        for m1 in range(M):
+                            log_total = V[t, h, a, l0, l1, m0, m1] - base
+                            stay_next = v_next[l0, l1, m0, m1]
+                            p_stay = math.exp(beta * stay_next - log_total)
+                            p_new = math.exp(row_max - log_total) if row_max > -np.inf else 0.0
+                            if l1 == l0:
+                                for k in range(K):
+                                    d_now[l0, l1, m0, m1, k] = (
+                                        d_base[k] + p_stay * (d_beta[k] * stay_next + beta * d_next[l0, l1, m0, m1, k])
+                                        + p_new * before[L, k])
+                            else:
+                                back_next = v_next[l1, l0, m1, m0]
+                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount) + beta * back_next
+                                p_back = math.exp(back - log_total)
+                                for k in range(K):
+                                    d_back = (d_return_discount[k] - d_moving_cost[t, h, l0, l1, k] - d_age_cost[a, k]
+                                              + d_beta[k] * back_next + beta * d_next[l1, l0, m1, m0, k])
+                                    d_now[l0, l1, m0, m1, k] = (
+                                        d_base[k] + p_stay * (d_beta[k] * stay_next + beta * d_next[l0, l1, m0, m1, k])
+                                        + p_back * d_back + p_new * (before[l1, k] + after[l1, k]))
+            group = (t * H + h) * A + a
+            for r in range(group_start[group], group_start[group + 1]):
+                l0, l1, m0, m1, j = request[r, 0], request[r, 1], request[r, 2], request[r, 3], request[r, 4]
+                for k in range(K):
+                    if j == l0:
+                        d_value = d_beta[k] * v_next[l0, l1, m0, m1] + beta * d_next[l0, l1, m0, m1, k]
+                    elif j == l1:
+                        d_value = (d_return_discount[k] - d_moving_cost[t, h, l0, l1, k] - d_age_cost[a, k]
+                                   + d_beta[k] * v_next[l1, l0, m1, m0] + beta * d_next[l1, l0, m1, m0, k])
+                    else:
+                        c = 0.0
+                        dc = 0.0
+                        for s in range(M):
+                            c += v_next[j, l0, s, m0]
+                            dc += d_next[j, l0, s, m0, k]
+                        d_value = -(d_moving_cost[t, h, l0, j, k] + d_age_cost[a, k]) + (d_beta[k] * c + beta * dc) / M
+                    out[r, k] = (d_value + d_location_utility[h, l0, k] + d_match_utility[m0, k]
+                                 - d_now[l0, l1, m0, m1, k])
+            d_next, d_now = d_now, d_next
+
+
+def choice_log_prob_tangents(model: KWModel, V: np.ndarray, tangents: ArrayTangents, tau, home, age_index, l0, l1,
+                             m0, m1, choice) -> np.ndarray:
+    """(N, K) d log ρ(x, choice)/dθ at N states, by one differentiated backward pass."""
+    T, H, A = V.shape[:3]
+    group = (np.asarray(tau) * H + np.asarray(home)) * A + np.asarray(age_index)
+    order = np.argsort(group, kind="stable")
+    request = np.ascontiguousarray(np.column_stack([l0, l1, m0, m1, choice])[order], dtype=np.int64)
+    group_start = np.zeros(T * H * A + 1, dtype=np.int64)
+    np.cumsum(np.bincount(group, minlength=T * H * A), out=group_start[1:])
+    K = tangents.beta.shape[0]
+    sorted_out = np.empty((len(order), K))
+    _choice_tangents_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
+                            model.age_cost, model.beta, model.return_discount, tangents.terminal,
+                            tangents.location_utility, tangents.match_utility, tangents.moving_cost,
+                            tangents.age_cost, tangents.beta, tangents.return_discount, group_start, request,
+                            sorted_out)
+    out = np.empty_like(sorted_out)
+    out[order] = sorted_out
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# The wage density and its derivative
+# ----------------------------------------------------------------------------------------------
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@njit(cache=True)
+def _wage_term(residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, out):
+    """log ψ = log φ((residual − ν − η)/σ) − log σ; its derivative into ``out`` (K,)."""
+    z = (residual - nu - eta) / sigma
+    for k in range(out.shape[0]):
+        dz = (d_residual[k] - d_nu[k] - d_eta[k] - z * d_sigma[k]) / sigma
+        out[k] = -z * dz - d_sigma[k] / sigma
+    return -0.5 * z * z - math.log(sigma) - LOG_SQRT_2PI
+
+
+@njit(cache=True)
+def _streaming_add(value, gradient, state, accumulated):
+    """Add exp(value) (with its gradient) to a running log-sum-exp ``state = [max, Σ exp(v − max)]``."""
+    if value == -np.inf:
+        return
+    if value > state[0]:
+        scale = math.exp(state[0] - value) if state[0] > -np.inf else 0.0
+        state[1] *= scale
+        for k in range(accumulated.shape[0]):
+            accumulated[k] *= scale
+        state[0] = value
+    weight = math.exp(value - state[0])
+    state[1] += weight
+    for k in range(accumulated.shape[0]):
+        accumulated[k] += weight * gradient[k]
+
+
+@njit(cache=True, parallel=True)
+def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob, d_choice_log_prob,
+                          residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
+                          d_log_type_weights, n_match):
+    """log L_i and ∂ log L_i/∂θ per person (annual panels: the sum over match combinations)."""
+    n_people = len(person_start) - 1
+    n_types = choice_log_prob.shape[1]
+    n_eta, n_sigma = eta.shape[0], sigma.shape[0]
+    E = n_eta * n_sigma
+    K = d_residual.shape[1]
+    total = np.empty(n_people)
+    scores = np.zeros((n_people, K))
+    for i in prange(n_people):
+        start, end = person_start[i], person_start[i + 1]
+        n = n_draws[i]
+        # wage log densities summed over the rows of each draw, for each match and (η, σ)
+        draw_sum = np.zeros((n, n_match, E))
+        d_draw_sum = np.zeros((n, n_match, E, K))
+        d_term = np.empty(K)
+        for r in range(start, end):
+            if np.isnan(residual[r]):
+                continue
+            d = draw_here[r]
+            for m in range(n_match):
+                for ie in range(n_eta):
+                    for s in range(n_sigma):
+                        e = ie * n_sigma + s
+                        draw_sum[d, m, e] += _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie],
+                                                        d_eta[ie], sigma[s], d_sigma[s], d_term)
+                        for k in range(K):
+                            d_draw_sum[d, m, e, k] += d_term[k]
+        combo = np.zeros(n, dtype=np.int64)
+        wage_sum = np.empty(E)
+        d_wage = np.empty(K)
+        d_combo = np.empty(K)
+        running = np.empty((n_types, 2))
+        accumulated = np.zeros((n_types, K))
+        for tau in range(n_types):
+            running[tau, 0] = -np.inf
+            running[tau, 1] = 0.0
+        for c in range(n_match ** n):
+            rest = c
+            for k in range(n):
+                combo[k] = rest % n_match
+                rest //= n_match
+            for e in range(E):
+                wage_sum[e] = 0.0
+                for d in range(n):
+                    wage_sum[e] += draw_sum[d, combo[d], e]
+            top = wage_sum.max()
+            weight_total = 0.0
+            for k in range(K):
+                d_wage[k] = 0.0
+            for e in range(E):
+                w = math.exp(wage_sum[e] - top)
+                weight_total += w
+                for d in range(n):
+                    for k in range(K):
+                        d_wage[k] += w * d_draw_sum[d, combo[d], e, k]
+            wage_part = top + math.log(weight_total) - math.log(E)
+            for k in range(K):
+                d_wage[k] /= weight_total
+            for tau in range(n_types):
+                choice_part = 0.0
+                for k in range(K):
+                    d_combo[k] = d_wage[k]
+                for r in range(start, end):
+                    m0, m1 = combo[draw_here[r]], combo[draw_previous[r]]
+                    choice_part += choice_log_prob[r, tau, m0, m1]
+                    for k in range(K):
+                        d_combo[k] += d_choice_log_prob[r, tau, m0, m1, k]
+                _streaming_add(choice_part + wage_part, d_combo, running[tau], accumulated[tau])
+        _mix_types(i, running, accumulated, n * math.log(n_match), log_type_weights, d_log_type_weights, total,
+                   scores)
+    return total, scores
+
+
+@njit(cache=True)
+def _mix_types(i, running, accumulated, log_count, log_type_weights, d_log_type_weights, total, scores):
+    """log Σ_τ π_τ L_i(τ) and its gradient from per-type running sums (``running[τ] = [max, Σ]``)."""
+    n_types = running.shape[0]
+    K = scores.shape[1]
+    mixture = np.empty(n_types)
+    top = -np.inf
+    for tau in range(n_types):
+        by_type = running[tau, 0] + math.log(running[tau, 1]) - log_count if running[tau, 1] > 0 else -np.inf
+        mixture[tau] = log_type_weights[i, tau] + by_type
+        if mixture[tau] > top:
+            top = mixture[tau]
+    if top == -np.inf:
+        total[i] = -np.inf
+        return
+    weight_total = 0.0
+    for tau in range(n_types):
+        weight_total += math.exp(mixture[tau] - top)
+    total[i] = top + math.log(weight_total)
+    for tau in range(n_types):
+        w = math.exp(mixture[tau] - total[i])
+        if w == 0.0:
+            continue
+        for k in range(K):
+            scores[i, k] += w * (d_log_type_weights[i, tau, k] + accumulated[tau, k] / running[tau, 1])
+
+
+@njit(cache=True, parallel=True)
+def _forward_scores_kernel(person_start, home, row, age_index, location, gap, choice_prob, d_log_choice_prob,
+                           residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
+                           d_log_type_weights, home_remembered):
+    """log L_i and its gradient per person for panels with years between observations."""
+    n_people = len(person_start) - 1
+    n_types = choice_prob.shape[0]
+    K = d_residual.shape[1]
+    total = np.empty(n_people)
+    scores = np.zeros((n_people, K))
+    for i in prange(n_people):
+        running = np.empty((n_types, 2))
+        accumulated = np.zeros((n_types, K))
+        for tau in range(n_types):
+            running[tau, 0] = -np.inf
+            running[tau, 1] = 0.0
+            per_e, d_per_e = _forward_person_tangent(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
+                                                     location, gap, choice_prob, d_log_choice_prob, residual,
+                                                     d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
+                                                     home_remembered)
+            for e in range(per_e.shape[0]):
+                _streaming_add(per_e[e], d_per_e[e], running[tau], accumulated[tau])
+        _mix_types(i, running, accumulated, math.log(eta.shape[0] * sigma.shape[0]), log_type_weights,
+                   d_log_type_weights, total, scores)
+    return total, scores
+
+
+@njit(cache=True)
+def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi):
+    """log ψ (M, E) and its derivative (M, E, K) on row r; 0 where the wage is missing."""
+    n_sigma = sigma.shape[0]
+    for m in range(nu.shape[0]):
+        for ie in range(eta.shape[0]):
+            for s in range(n_sigma):
+                e = ie * n_sigma + s
+                if np.isnan(residual[r]):
+                    log_psi[m, e] = 0.0
+                    d_log_psi[m, e, :] = 0.0
+                else:
+                    log_psi[m, e] = _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie], d_eta[ie],
+                                               sigma[s], d_sigma[s], d_log_psi[m, e])
+
+
+@njit(cache=True)
+def _forward_person_tangent(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
+                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
+    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ.
+
+    f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L.
+    """
+    L = choice_prob.shape[3]
+    M = choice_prob.shape[5]
+    E = eta.shape[0] * sigma.shape[0]
+    K = d_residual.shape[1]
+    f = np.zeros((L, L, M, M, E))
+    g = np.zeros((L, L, M, M, E, K))
+    log_scale = np.zeros(E)
+    log_psi = np.empty((M, E))
+    d_log_psi = np.empty((M, E, K))
+    l0 = location[start]
+    l1 = l0
+    if home_remembered and h != l0:
+        l1 = h
+    _row_wage(start, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
+    for e in range(E):
+        top = -np.inf
+        for m0 in range(M):
+            top = max(top, log_psi[m0, e])
+        log_scale[e] = top
+        for m0 in range(M):
+            for m1 in range(M):
+                if l1 == l0 and m1 != m0:
+                    continue
+                weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
+                value = weight * math.exp(log_psi[m0, e] - top)
+                f[l0, l1, m0, m1, e] = value
+                for k in range(K):
+                    g[l0, l1, m0, m1, e, k] = value * d_log_psi[m0, e, k]
+    for r in range(start, end - 1):
+        for step in range(gap[r]):
+            a = age_index[r] + step
+            f_new = np.zeros((L, L, M, M, E))
+            g_new = np.zeros((L, L, M, M, E, K))
+            for x0 in range(L):
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            mass = 0.0
+                            for e in range(E):
+                                mass += f[x0, x1, n0, n1, e]
+                            if mass == 0.0:
+                                continue
+                            for j in range(L):
+                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
+                                if p == 0.0:
+                                    continue
+                                if j == x0:
+                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x0, x1, n0, n1, p,
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
+                                elif j == x1:
+                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x1, x0, n1, n0, p,
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
+                                else:
+                                    for s in range(M):
+                                        _transfer(f, g, f_new, g_new, x0, x1, n0, n1, j, x0, s, n0, p / M,
+                                                  d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
+            f = f_new
+            g = g_new
+        seen = location[r + 1]
+        for x0 in range(L):
+            if x0 != seen:
+                f[x0] = 0.0
+                g[x0] = 0.0
+        _row_wage(r + 1, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
+        for e in range(E):
+            top = -np.inf
+            for n0 in range(M):
+                top = max(top, log_psi[n0, e])
+            for x1 in range(L):
+                for n0 in range(M):
+                    factor = math.exp(log_psi[n0, e] - top)
+                    for n1 in range(M):
+                        f[seen, x1, n0, n1, e] *= factor
+                        for k in range(K):
+                            g[seen, x1, n0, n1, e, k] = (g[seen, x1, n0, n1, e, k] * factor
+                                                         + f[seen, x1, n0, n1, e] * d_log_psi[n0, e, k])
+            mass = 0.0
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[seen, x1, n0, n1, e]
+            if mass > 0.0:
+                for x1 in range(L):
+                    for n0 in range(M):
+                        for n1 in range(M):
+                            f[seen, x1, n0, n1, e] /= mass
+                            for k in range(K):
+                                g[seen, x1, n0, n1, e, k] /= mass
+                log_scale[e] += top + math.log(mass)
+            else:
+                log_scale[e] = -np.inf
+    per_e = np.empty(E)
+    d_per_e = np.zeros((E, K))
+    for e in range(E):
+        mass = 0.0
+        for x0 in range(L):
+            for x1 in range(L):
+                for n0 in range(M):
+                    for n1 in range(M):
+                        mass += f[x0, x1, n0, n1, e]
+                        for k in range(K):
+                            d_per_e[e, k] += g[x0, x1, n0, n1, e, k]
+        if mass > 0.0:
+            per_e[e] = log_scale[e] + math.log(mass)
+            for k in range(K):
+                d_per_e[e, k] /= mass
+        else:
+            per_e[e] = -np.inf
+    return per_e, d_per_e
+
+
+@njit(cache=True)
+def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
+    """Move probability p of state x to state y: f_new += p f, g_new += p (g + f d log p)."""
+    for e in range(f.shape[4]):
+        mass = f[x0, x1, n0, n1, e]
+        f_new[y0, y1, s0, s1, e] += p * mass
+        for k in range(g.shape[5]):
+            g_new[y0, y1, s0, s1, e, k] += p * (g[x0, x1, n0, n1, e, k] + mass * d_log_p[k])
+
+
+# ----------------------------------------------------------------------------------------------
+# The likelihood-facing function
+# ----------------------------------------------------------------------------------------------
+class ExactScores:
+    """``scores(table, names)`` -> per-person log-likelihoods (N,) and exact scores ∂ log L_i/∂θ (N, K)
+    in the table's natural units: the ``scores`` argument of :func:`mig_lib.core.mle.maximize_likelihood`.
+
+    One solve of the model and one differentiated backward pass per call, whatever the number of
+    parameters (the pass carries a tangent per parameter that moves the model; the others cost
+    nothing there). The choice part of the last call is kept: a call that changes only parameters
+    that do not move the model (wages, type shares — as the Hessian's differences do) reuses it.
+    """
+
+    def __init__(self, likelihood: KWLikelihood):
+        self.likelihood = likelihood
+        self._choice_key: bytes | None = None
+        self._choice: tuple | None = None
+
+    def __call__(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        names = list(names)
+        if not names:
+            raise ParameterError("names = [] is not allowed: expected at least one parameter")
+        for name in names:
+            table.row(name)
+        likelihood = self.likelihood
+        tangents = array_tangents(likelihood, table, names)
+        moved = np.flatnonzero(tangents.enters_model)
+        model = likelihood.build_model(table)
+        sub = _restricted(tangents, moved)
+        key = b"".join(np.ascontiguousarray(a).tobytes() for a in (
+            model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
+            np.array([model.beta, model.return_discount]), moved, *(getattr(sub, f) for f in MODEL_FIELDS)))
+        if key != self._choice_key:
+            self._choice = self._choice_part(model, sub, moved, len(names))
+            self._choice_key = key
+        choice, d_choice = self._choice
+        panel = likelihood.panel
+        residual, nu, eta, sigma = likelihood.wage_inputs(table)
+        nu_of_match = np.repeat(nu, model.n_xi)
+        d_nu_of_match = np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0))
+        log_weights = np.ascontiguousarray(np.broadcast_to(likelihood.log_type_weights(table),
+                                                           (panel.n_people, model.n_types)))
+        d_log_weights = np.ascontiguousarray(np.broadcast_to(tangents.log_type_weights,
+                                                             (panel.n_people, model.n_types, len(names))))
+        if likelihood.forward:
+            return _forward_scores_kernel(
+                panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice,
+                d_choice,
+                residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
+                log_weights, d_log_weights, likelihood.home_remembered)
+        return _person_scores_kernel(
+            panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice, d_choice,
+            residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
+            log_weights, d_log_weights, model.n_match)
+
+    def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int):
+        """What the likelihood kernels read from the solved model, and its derivatives (K last)."""
+        likelihood = self.likelihood
+        solution = solve(model)
+        likelihood.n_solves += 1
+        choice = likelihood.choice_log_prob_from(solution)
+        if likelihood.forward:
+            size = model.n_states * model.n_locations * max(len(moved), 1)
+            if size > MAX_FORWARD_ENTRIES:
+                raise ParameterError(f"the forward recursion's exact gradient would hold {size:,} derivatives "
+                                     f"(> {MAX_FORWARD_ENTRIES:,}): use fewer provinces or an annual panel")
+            d_choice = np.zeros(solution.V.shape + (model.n_locations, K))
+            if len(moved):
+                grids = [g.reshape(-1) for g in np.indices(solution.V.shape + (model.n_locations,))]
+                d_choice[..., moved] = choice_log_prob_tangents(model, solution.V, sub, *grids).reshape(
+                    d_choice.shape[:-1] + (len(moved),))
+            return choice, d_choice
+        d_choice = np.zeros(choice.shape + (K,))
+        if len(moved):
+            state, where = likelihood.choice_requests(model.n_types)
+            d_choice[where] = _scatter_columns(choice_log_prob_tangents(model, solution.V, sub, *state), moved, K)
+        return choice, d_choice
+
+
+#: The fields of :class:`ArrayTangents` that the dynamic programme reads.
+MODEL_FIELDS = ("location_utility", "match_utility", "moving_cost", "age_cost", "terminal", "beta",
+                "return_discount")
+
+
+def loglik_and_scores(likelihood: KWLikelihood, table: ParameterTable,
+                      names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-person log-likelihoods (N,) and exact scores (N, K) at one point (see :class:`ExactScores`)."""
+    return ExactScores(likelihood)(table, names)
+
+
+def _scatter_columns(values: np.ndarray, columns: np.ndarray, K: int) -> np.ndarray:
+    out = np.zeros((values.shape[0], K))
+    out[:, columns] = values
+    return out
+
+
+def _restricted(tangents: ArrayTangents, columns: np.ndarray) -> ArrayTangents:
+    """The tangents of the parameters ``columns`` only (those that move the dynamic programme)."""
+    return ArrayTangents(*(np.ascontiguousarray(getattr(tangents, f)[..., columns])
+                           for f in ArrayTangents.__dataclass_fields__))
+
+
+def loglik_gradient(likelihood: KWLikelihood, table: ParameterTable, names: Sequence[str]) -> np.ndarray:
+    """The exact gradient of the total log-likelihood in the natural parameters ``names``."""
+    return loglik_and_scores(likelihood, table, names)[1].sum(axis=0)

@@ -1,0 +1,170 @@
+"""The exact gradient of the Kennan–Walker likelihood against central differences of the likelihood."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mig_lib.core import ParameterError
+from mig_lib.kw.data import panel_arrays
+from mig_lib.kw.geography import load_china
+from mig_lib.kw.gradient import array_tangents, choice_log_prob_tangents, loglik_and_scores, loglik_gradient
+from mig_lib.kw.likelihood import KWLikelihood
+from mig_lib.kw.model import EDUCATION_GROUPS, build_model, default_parameters
+from mig_lib.kw.solve import solve
+
+TINY = ["BJ", "SH", "GD"]
+AGES = range(20, 36)
+COLUMNS = ["person", "year", "age", "province", "wage", "home"]
+#: a truth away from the defaults, both types moving, the return discount and the culture terms active
+TABLE = default_parameters().with_values(type1_share=0.35, gamma0_type1=2.0, gamma0_type2=3.0, gamma_previous=1.1,
+                                         alpha_income=0.3, gamma_culture_type2=0.4)
+#: every parameter of the table the panel likelihood can move, β included
+NAMES = [n for n in TABLE.names if n != "xi_sd"]
+
+
+@pytest.fixture(scope="module")
+def geo():
+    return load_china(TINY)
+
+
+def with_education(rows):
+    """Odd-numbered people are graduates: the panels hold both education groups."""
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["education"] = np.where(frame["person"] % 2 == 1, "college", "below_college")
+    return frame
+
+
+def annual_panel(geo):
+    """Moves, returns, a missing wage, a person first seen away from home, a stayer."""
+    paths = [(["BJ", "SH", "SH", "BJ", "GD"], "BJ"), (["SH", "GD", "BJ", "GD"], "BJ"), (["GD"] * 4, "GD"),
+             (["SH", "BJ", "SH"], "GD"), (["BJ", "BJ", "GD", "GD"], "BJ")]
+    rows = [(p, 2010 + t, 23 + t, loc, 4.0 + p + 0.3 * t if (p, t) != (0, 2) else np.nan, home)
+            for p, (path, home) in enumerate(paths) for t, loc in enumerate(path)]
+    return panel_arrays(with_education(rows), geo.codes, (20, 35), allow_negative_wages=True,
+                        education_groups=EDUCATION_GROUPS)
+
+
+def biennial_panel(geo):
+    people = [("BJ", [("BJ", 3.4), ("SH", 8.0), ("SH", 8.4)]), ("BJ", [("SH", 7.9), ("GD", 5.5), ("BJ", 3.8)]),
+              ("GD", [("GD", 5.1), ("GD", np.nan)])]
+    rows = [(p, 2010 + 2 * t, 24 + 2 * t, loc, w, home) for p, (home, seen) in enumerate(people)
+            for t, (loc, w) in enumerate(seen)]
+    return panel_arrays(with_education(rows), geo.codes, (20, 35), observed_every=2, education_groups=EDUCATION_GROUPS)
+
+
+def central_difference(likelihood, table, names, step=1e-5):
+    """(N, K) per-person central differences, in the natural parameters."""
+    columns = []
+    for name in names:
+        lower, upper = table.bounds(name)
+        h = step * max(1.0, abs(table[name]))
+        up, down = min(table[name] + h, upper), max(table[name] - h, lower)
+        columns.append((likelihood.loglik_per_person(table.with_values({name: up}))
+                        - likelihood.loglik_per_person(table.with_values({name: down}))) / (up - down))
+    return np.column_stack(columns)
+
+
+def assert_close(exact, reference, names):
+    """rtol 1e-6 of the larger of the entry and the column's scale: central differences with a 1e-5
+    step are accurate to about 1e-8 here, so a wrong derivative cannot hide under the tolerance."""
+    scale = np.maximum(np.abs(reference).max(axis=0), 1e-3)
+    bad = np.abs(exact - reference) > 1e-6 * np.maximum(np.abs(reference), scale)
+    wrong = sorted({names[k] for k in np.nonzero(bad)[-1]})
+    assert not wrong, f"exact and central-difference derivatives differ for {wrong}"
+
+
+@pytest.mark.parametrize("forward", [False, True], ids=["annual", "forward"])
+def test_scores_equal_central_differences_for_every_parameter(geo, forward):
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=forward)
+    total, scores = loglik_and_scores(likelihood, TABLE, NAMES)
+    np.testing.assert_allclose(total, likelihood.loglik_per_person(TABLE), rtol=1e-12)
+    assert_close(scores, central_difference(likelihood, TABLE, NAMES), NAMES)
+    np.testing.assert_allclose(loglik_gradient(likelihood, TABLE, NAMES), scores.sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("forward", [False, True], ids=["annual", "forward"])
+def test_scores_with_the_preference_match_on(geo, forward):
+    """ξ on in the likelihood: every draw a (ν, ξ) pair; the score of σ_ξ and of every other parameter."""
+    table = TABLE.with_values(xi_sd=0.5)
+    likelihood = KWLikelihood(geo, annual_panel(geo), table, ages=AGES, n_nu=2, n_xi=2, forward=forward)
+    names = ["xi_sd", "nu_sd", "alpha_income", "gamma0_type1", "gamma0_college", "wage_level_college", "type1_share",
+             "sigma_eps_2"]
+    total, scores = loglik_and_scores(likelihood, table, names)
+    np.testing.assert_allclose(total, likelihood.loglik_per_person(table), rtol=1e-12)
+    assert_close(scores, central_difference(likelihood, table, names), names)
+
+
+def test_biennial_scores_equal_central_differences(geo):
+    likelihood = KWLikelihood(geo, biennial_panel(geo), TABLE, ages=AGES)
+    assert likelihood.forward
+    total, scores = loglik_and_scores(likelihood, TABLE, NAMES)
+    np.testing.assert_allclose(total, likelihood.loglik_per_person(TABLE), rtol=1e-12)
+    assert_close(scores, central_difference(likelihood, TABLE, NAMES), NAMES)
+
+
+def test_a_parameter_that_does_not_enter_has_a_zero_score(geo):
+    """No two of BJ, SH, GD share a dialect group and no rent index is loaded: exactly zero."""
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES)
+    names = ["dialect_premium", "alpha_rent", "alpha_house_price", "alpha_income"]
+    scores = loglik_and_scores(likelihood, TABLE, names)[1]
+    assert np.all(scores[:, :3] == 0.0)
+    assert np.all(scores[:, 3] != 0.0)
+
+
+def test_choice_tangents_with_the_preference_match(geo):
+    """ξ on (two preference points, six matches per location): d log ρ at every state of two ages
+    equals the central difference of the solved model's log choice probabilities."""
+    names = ["alpha_income", "xi_sd", "nu_sd", "gamma0_type2", "gamma_previous", "gamma_age", "home_premium", "beta"]
+    ages = range(20, 26)
+    model = build_model(geo, TABLE, ages=ages, n_nu=3, n_xi=2)
+
+    class XiBuilder:
+        """What array_tangents reads from a likelihood, for a model with the preference match on."""
+        n_people = 0
+
+        def build_model(self, table):
+            return build_model(geo, table, ages=ages, n_nu=3, n_xi=2)
+
+        def wage_inputs(self, table):
+            return np.zeros(0), np.zeros(3), np.zeros(7), np.ones(4)
+
+        def log_type_weights(self, table):
+            return np.log([table["type1_share"], 1 - table["type1_share"]])
+
+    tangents = array_tangents(XiBuilder(), TABLE, names)
+    grids = [g.reshape(-1) for g in np.indices((2, 3, 2, 3, 3, 6, 6, 3))]
+    grids[2] = grids[2] * 5    # ages 20 and 25: an interior age and the last (terminal value)
+    keep = grids[2] < len(ages)
+    grids = [g[keep] for g in grids]
+    exact = choice_log_prob_tangents(model, solve(model).V, tangents, *grids)
+    columns = []
+    for name in names:
+        h = 1e-5 * max(1.0, abs(TABLE[name]))
+        up = solve(model.with_params(**{name: TABLE[name] + h})).log_choice_probability(*grids)
+        down = solve(model.with_params(**{name: TABLE[name] - h})).log_choice_probability(*grids)
+        columns.append((up - down) / (2 * h))
+    assert_close(exact, np.column_stack(columns), names)
+
+
+def test_the_return_discount_derivative_is_needed(geo, monkeypatch):
+    """A deliberate mistake: without the return discount's own derivative the score of γ3 is wrong."""
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES)
+    import mig_lib.kw.gradient as gradient
+
+    real = gradient.array_tangents
+
+    def without_return_discount(*args, **kwargs):
+        tangents = real(*args, **kwargs)
+        return gradient.ArrayTangents(**{**tangents.__dict__,
+                                         "return_discount": np.zeros_like(tangents.return_discount)})
+
+    monkeypatch.setattr(gradient, "array_tangents", without_return_discount)
+    wrong = gradient.loglik_and_scores(likelihood, TABLE, ["gamma_previous"])[1]
+    reference = central_difference(likelihood, TABLE, ["gamma_previous"])
+    assert np.max(np.abs(wrong - reference)) > 1e-3
+
+
+def test_empty_names_are_refused(geo):
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES)
+    with pytest.raises(ParameterError, match="names = \\[\\]"):
+        loglik_and_scores(likelihood, TABLE, [])
