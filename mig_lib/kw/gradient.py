@@ -423,7 +423,8 @@ def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log
 @njit(cache=True)
 def _forward_person_tangent(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
                             residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
-    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ.
+    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ
+    (h is the home province, ``row`` the person's (education, home) row of the solved model).
 
     f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L.
     """
@@ -594,8 +595,7 @@ class ExactScores:
                                                              (panel.n_people, model.n_types, len(names))))
         if likelihood.forward:
             return _forward_scores_kernel(
-                panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice,
-                d_choice,
+                panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
                 residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
                 log_weights, d_log_weights, likelihood.home_remembered)
         return _person_scores_kernel(
