@@ -35,7 +35,7 @@ from mig_lib.kw.estimate import estimate_kw, simulate_estimation_panel
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.gradient import ExactScores
 from mig_lib.kw.likelihood import KWLikelihood, estimable_parameters
-from mig_lib.kw.model import default_parameters
+from mig_lib.kw.model import default_parameters, education_groups
 
 BOOK_PROVINCES = ["BJ", "HE", "SH", "JS", "ZJ", "SD"]
 #: the estimation page's default ``estimated_params``
@@ -47,7 +47,8 @@ START_SHIFT = 0.3
 
 def gradient_over_evaluation(geography, frame, truth, names, repeats: int) -> dict:
     """Median times of one evaluation and one exact gradient, each re-solving the model."""
-    likelihood = KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59)), truth, ages=range(20, 60))
+    panel = panel_arrays(frame, geography.codes, (20, 59), education_groups=education_groups(truth))
+    likelihood = KWLikelihood(geography, panel, truth, ages=range(20, 60))
     scores = ExactScores(likelihood)
     scores(truth, names)                     # compile / load the kernels' caches
     likelihood.loglik_per_person(truth)

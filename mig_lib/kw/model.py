@@ -141,7 +141,7 @@ def default_parameters(amenity_names=(), province_effects=(), education=EDUCATIO
         ("gamma_culture_type2", 0.0, -5.0, 10.0, r"\gamma_{C,2}",
          "type 2 (no attachment): adaptation-cost reduction per unit of C(h, j) (illustrative: 0)"),
         ("nu_sd", 0.60, 0.0, 10.0, r"\sigma_\nu", "s.d. of the location match nu, 10,000 yuan (illustrative)"),
-        ("xi_sd", 0.10, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
+        ("xi_sd", 0.25, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
