@@ -30,20 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 from mig_lib.core.distributed import core_count  # noqa: E402
 from mig_lib.run import read_manifest, sweep  # noqa: E402
+from mig_lib.run.chapter import MYST_NOTEBOOK_FRONT_MATTER  # noqa: E402
 from mig_lib.run.values import load_yaml, parse_grid_values  # noqa: E402
 
 PAGE = ROOT / "book" / "how_to_run.md"
-EMPTY_PAGE = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+EMPTY_PAGE = MYST_NOTEBOOK_FRONT_MATTER + """
 ```{code-cell} ipython3
 :tags: [parameters]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 
 from mig_lib.core import DATA_DIR
 from mig_lib.core import REPO_ROOT as ROOT
-from mig_lib.core.sitebuild import toc_files  # noqa: F401  (the tests' list of pages)
+from mig_lib.core.sitebuild import is_notebook, toc_files  # noqa: F401  (the tests' list of pages)
 
 PUBLISHED = DATA_DIR / "published"
 CHAPTER_PARAMS = ROOT / "tests" / "chapter_params"
@@ -24,17 +25,6 @@ def source_of(page: str) -> Path:
     raise FileNotFoundError(f"_toc.yml names {page!r}, which has no .md or .ipynb file")
 
 
-def is_notebook(path: Path) -> bool:
-    """A MyST page is a notebook when its front matter declares a kernel."""
-    if path.suffix == ".ipynb":
-        return True
-    text = path.read_text()
-    if not text.startswith("---"):
-        return False
-    front = text.split("---", 2)[1]
-    return "kernelspec" in (yaml.safe_load(front) or {})
-
-
 def notebooks() -> list[Path]:
     return [source_of(p) for p in toc_files() if is_notebook(source_of(p))]
 
@@ -47,3 +37,12 @@ def chapter_parameters(notebook: Path) -> dict:
     if not isinstance(loaded, dict):
         raise ValueError(f"{path}: expected a mapping of parameter names to values")
     return loaded
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A two-worker Dask LocalCluster, started once per test module that asks for it."""
+    from mig_lib.core.distributed import dask_client
+
+    with dask_client(workers=2) as started:
+        yield started

@@ -31,18 +31,21 @@ def _project():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
+def _declared_pins(project) -> dict[str, str]:
+    """Every pin of pyproject.toml: the library's dependencies and every optional group."""
+    declared = _pins(project["dependencies"])
+    for group in project["optional-dependencies"].values():
+        declared.update(_pins(group))
+    return declared
+
+
 def test_every_pyproject_dependency_is_an_exact_pin():
-    project = _project()
-    groups = [project["dependencies"], *project["optional-dependencies"].values()]
-    for group in groups:
-        _pins(group)
+    assert _declared_pins(_project())   # _pins fails on the first line that is not an exact pin
 
 
 def test_binder_requirements_agree_with_pyproject():
     project = _project()
-    declared = _pins(project["dependencies"])
-    for group in project["optional-dependencies"].values():
-        declared.update(_pins(group))
+    declared = _declared_pins(project)
     binder = _pins((ROOT / "binder" / "requirements.txt").read_text().splitlines())
     disagree = {n: (v, declared.get(n)) for n, v in binder.items() if declared.get(n) != v}
     assert not disagree, f"binder pin vs pyproject pin: {disagree}"
@@ -62,9 +65,7 @@ def test_binder_runtime_and_post_build():
 def test_constraints_cover_the_pins():
     """The lock file used by the Makefile pins every direct dependency at the same version."""
     project = _project()
-    declared = _pins(project["dependencies"])
-    for group in project["optional-dependencies"].values():
-        declared.update(_pins(group))
+    declared = _declared_pins(project)
     locked = _pins(l for l in (ROOT / "constraints.txt").read_text().splitlines()
                    if not l.startswith("-e"))
     wrong = {n: (v, locked.get(n)) for n, v in declared.items() if locked.get(n) != v}

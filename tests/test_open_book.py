@@ -170,16 +170,11 @@ def test_changelog_speaks_of_every_chapter_in_the_current_version():
             assert Path(page).name in current, f"CHANGELOG.md's {_version()} entry does not mention {page}"
 
 
-def test_how_to_cite_names_every_chapter_and_its_paper():
+def test_how_to_cite_lists_the_chapters_from_their_front_matter():
     page = (ROOT / "book" / "how_to_cite.md").read_text()
     assert "{{ book_version }}" in page
-    block = page.split("```{chapter-papers}", 1)[1].split("```", 1)[0]
-    listed = dict(line.split(":", 1) for line in block.strip().splitlines())
-    bib = (ROOT / "book" / "references.bib").read_text()
-    chapters = [p for p in toc_files() if p.startswith("chapters/")]
-    assert sorted(listed) == sorted(chapters), "How to cite must list every chapter exactly once"
-    for page_name, key in listed.items():
-        assert re.search(r"@\w+\{" + re.escape(key.strip()) + ",", bib), f"{key} is not in references.bib"
+    # the table is made from every chapter page's `chapter:` front matter (test_book_structure.py)
+    assert "```{chapter-papers}\n```" in page
 
 
 # Publishing

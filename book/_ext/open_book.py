@@ -6,6 +6,8 @@
 - Every notebook the build executes is measured: wall time and peak memory of its kernel (and
   anything the kernel starts), on this machine. Measurements are kept beside the execution cache,
   so a chapter served from the cache keeps the numbers of the run that made it.
+- ``{chapter-list}`` (the introduction) and ``{chapter-papers}`` ("How to cite") are tables made
+  from the ``chapter:`` block of every chapter page's front matter (see chapters/_template.md).
 - ``{reproducibility-report}`` (the reproducibility page) is replaced, once every page has been
   read and executed, by the machine, the measurements, the package versions and the data
   statement of ``data/SOURCES.yaml``. A chapter over the Binder memory budget is a build warning,
@@ -24,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from docutils import nodes
+from docutils.statemachine import StringList
 from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -76,11 +79,67 @@ class BookBibtex(SphinxDirective):
         return [nodes.literal_block(entry, entry, language="bibtex")]
 
 
-class ChapterPapers(SphinxDirective):
-    """A table of the chapters and the paper each replicates, from lines ``page: bibtex-key``;
-    the full reference and its BibTeX entry come from book/references.bib."""
+def _chapter_pages(directive: SphinxDirective) -> list[dict]:
+    """The chapters' front-matter blocks (mig_lib.core.sitebuild.chapter_pages); the directive's
+    page is rebuilt when any chapter page changes."""
+    try:
+        pages = sitebuild.chapter_pages()
+    except ValueError as error:
+        raise directive.error(str(error)) from None
+    for page in pages:
+        directive.env.note_dependency(str(sitebuild.ROOT / f"{page['page']}.md"))
+    return pages
 
-    has_content = True
+
+def _doc_link(directive: SphinxDirective, page: str, text: str) -> str:
+    """A MyST link to a page, or the bare text when the page is not in this build (one-page builds)."""
+    return f"{{doc}}`{text} </{page}>`" if page in directive.env.found_docs else text
+
+
+class ChapterList(SphinxDirective):
+    """A table of the chapters made from the ``chapter:`` front matter of every chapter page in
+    _toc.yml. ``{chapter-list}`` (the introduction): chapter, paper, what the reader builds and
+    the package of mig_lib that holds its code; ``{chapter-list} teaching`` (the instructor's
+    guide): chapter, its pages, prerequisites and reading time."""
+
+    optional_arguments = 1
+
+    def run(self):
+        view = self.arguments[0] if self.arguments else "papers"
+        if view not in ("papers", "teaching"):
+            raise self.error(f"chapter-list: {view!r} is not one of 'papers', 'teaching'")
+        chapters: dict = {}
+        for page in _chapter_pages(self):
+            chapters.setdefault(page["number"], []).append(page)
+        if view == "papers":
+            lines = ["| Chapter | Paper | What you will build | Library |", "|---|---|---|---|"]
+        else:
+            lines = ["| Chapter | Pages | Prerequisites | Reading time |", "|---|---|---|---|"]
+        for number, pages in chapters.items():
+            first = pages[0]
+            if len(pages) == 1:
+                page_links = _doc_link(self, first["page"], "one page")
+            else:
+                page_links = ", ".join(_doc_link(self, page["page"], f"part {i}: {page['part']}")
+                                       for i, page in enumerate(pages, start=1))
+            if view == "teaching":
+                lines.append(f"| {number}. {first['title']} | {page_links} | {first['prerequisites']} "
+                             f"| {first['reading_time']} |")
+                continue
+            title = _doc_link(self, first["page"], f"{number}. {first['title']}")
+            if len(pages) > 1:
+                title += f" ({page_links})"
+            packages = ", ".join(dict.fromkeys(f"`{page['package']}`" for page in pages))
+            lines.append(f"| {title} | {first['replicates']} | {first['builds']} | {packages} |")
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=self.env.docname), self.content_offset, container)
+        return container.children
+
+
+class ChapterPapers(SphinxDirective):
+    """A table of the chapter pages and the paper each replicates, from the ``chapter:`` front
+    matter of every chapter page; the full reference and its BibTeX entry come from
+    book/references.bib."""
 
     def run(self):
         from pybtex.database import parse_file
@@ -89,12 +148,11 @@ class ChapterPapers(SphinxDirective):
         self.env.note_dependency(str(bib_path))
         bibliography = parse_file(str(bib_path))
         rows = []
-        for line in self.content:
-            if not line.strip():
-                continue
-            page, _, key = (part.strip() for part in line.partition(":"))
+        for chapter in _chapter_pages(self):
+            page, key = chapter["page"], chapter["paper"]
             if key not in bibliography.entries:
-                raise self.error(f"chapter-papers: {key!r} is not in book/references.bib")
+                raise self.error(f"chapter-papers: {page}.md names the paper {key!r}, which is not in "
+                                 f"book/references.bib")
             entry = bibliography.entries[key]
             # A cross-reference, resolved to the chapter's title once every page has been read.
             link = addnodes.pending_xref("", nodes.inline(page, page, classes=["xref", "std", "std-doc"]),
@@ -289,6 +347,7 @@ def setup(app):
     app.add_directive("reproducibility-report", ReproducibilityReport)
     app.add_directive("book-bibtex", BookBibtex)
     app.add_directive("chapter-papers", ChapterPapers)
+    app.add_directive("chapter-list", ChapterList)
     app.connect("config-inited", _set_version)
     app.connect("html-page-context", _footer)
     app.connect("builder-inited", _install_measurement)

@@ -11,7 +11,7 @@ Replication of Liao, Wang, Wang & Yip (NBER w27767). Modules, one per verb:
 * :mod:`~mig_lib.bht.dynamics` -- laws of motion, balanced growth and Proposition 4.
 """
 
-from mig_lib.bht.calibrate import (Calibration, CalibrationTargets, calibrate, floating_share_region, model_implications,
+from mig_lib.bht.calibrate import (Calibration, CalibrationTargets, calibrate, calibration_records, floating_share_region, model_implications,
                                    table2_values)
 from mig_lib.bht.dynamics import (growth_factors, informal_wage_ratio_for_balanced_growth, next_generation,
                                   overall_fertility, simulate_path, skill_growth_bounds)
@@ -20,11 +20,13 @@ from mig_lib.bht.equilibrium import (TYPES, Allocation, EquilibriumError, alloca
                                      solve_equilibrium, solve_paper_pattern, theorem2_decomposition,
                                      type_conditions)
 from mig_lib.bht.experiments import (EXPERIMENTS, PRINTED_PATTERNS, ExperimentResult, comparative_statics,
+                                     experiment_records,
                                      percent_changes, run_all, run_equilibrium, run_experiment)
 from mig_lib.bht.household import (PLACES, HouseholdChoice, fertility, fine_paid, household_choice, place_rules,
                                    utility)
 from mig_lib.bht.model import PopulationStocks, paper_parameters, population_stocks
-from mig_lib.bht.outcomes import fertility_by_group, table4_columns, table5_columns, table6_columns
+from mig_lib.bht.outcomes import (fertility_by_group, paper_conditions, private_ratio_bound, table4_columns,
+                                  table5_columns, table6_columns)
 
 __all__ = [
     "Allocation", "Calibration", "CalibrationTargets", "EXPERIMENTS", "EquilibriumError", "ExperimentResult",
@@ -36,5 +38,6 @@ __all__ = [
     "TYPES", "PRINTED_PATTERNS", "largest_violation", "net_gains_at", "run_equilibrium",
     "solve_paper_pattern", "type_conditions", "floating_share_region", "fine_paid", "place_rules",
     "growth_factors", "informal_wage_ratio_for_balanced_growth", "next_generation", "overall_fertility",
-    "simulate_path", "skill_growth_bounds",
+    "simulate_path", "skill_growth_bounds", "calibration_records", "experiment_records",
+    "paper_conditions", "private_ratio_bound",
 ]

@@ -200,3 +200,9 @@ def table2_values(calibration: Calibration) -> dict[str, float]:
     out["chi_H"] = calibration.benchmark.chi_H
     out["chi_L"] = calibration.benchmark.chi_L
     return out
+
+
+def calibration_records(calibration: Calibration) -> dict[str, float]:
+    """Tables 2 and 3 under the keys the chapter records them by: ``table2/<name>``, ``table3/<name>``."""
+    return {**{f"table2/{name}": value for name, value in table2_values(calibration).items()},
+            **{f"table3/{name}": value for name, value in model_implications(calibration).items()}}

@@ -8,7 +8,8 @@ balanced-growth equations (30)-(36) do not enter the tables).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from mig_lib.core import ParameterError, ParameterTable
@@ -122,6 +123,15 @@ def run_all(calibration: Calibration, four_type: bool = False,
         params = experiment_parameters(calibration, name)
         out[name] = run(calibration, name, transform(params) if transform else params)
     return out
+
+
+def experiment_records(results: Mapping[str, ExperimentResult]) -> dict[str, float | str]:
+    """Tables 4-6 of every experiment under the keys the chapter records them by,
+    ``<table>/<experiment>/<column>``. An infinite value (S+/H+ once no high-skilled farmer is left)
+    becomes the string "inf": JSON, where records are written, has no infinity."""
+    return {f"{table}/{name}/{column}": value if math.isfinite(value) else str(value)
+            for name, result in results.items() for table, columns in result.columns().items()
+            for column, value in columns.items()}
 
 
 def percent_changes(result: ExperimentResult, benchmark: ExperimentResult) -> dict[str, dict[str, float]]:

@@ -12,7 +12,7 @@ import math
 
 from mig_lib.core import ParameterTable
 from mig_lib.bht.equilibrium import Allocation
-from mig_lib.bht.household import household_choice
+from mig_lib.bht.household import household_choice, place_rules
 from mig_lib.bht.model import PopulationStocks
 
 
@@ -106,3 +106,28 @@ def table6_columns(stocks: PopulationStocks, alloc: Allocation) -> dict[str, flo
         "skill_premium": alloc.w_PH / alloc.w_PL,
         "urban_benefit": alloc.B,
     }
+
+
+def private_ratio_bound(params: ParameterTable) -> float:
+    """The largest private high/low-skilled employment ratio P^H+/P^L+ at which the private skill
+    premium w_P^H / w_P^L is still at least one (the paper's Condition 1): the CES wage ratio
+    alpha/(1 - alpha) psi^rho (P^H+/P^L+)^(rho - 1) equals one there."""
+    p = params.values
+    return (p["alpha"] / (1 - p["alpha"]) * p["psi"] ** p["rho"]) ** (1 / (1 - p["rho"]))
+
+
+def paper_conditions(params: ParameterTable, alloc: Allocation) -> list[dict]:
+    """The paper's Conditions 1-3 at an allocation, one row per condition (Condition 3 once per
+    place): 1, the private employment ratio is at most :func:`private_ratio_bound`; 2, beta < 1/2;
+    3, the quota binds for high-preference adults and not for low-preference ones,
+    n(low) <= quota < n(high). Each row: condition, value, bound, holds (and for Condition 3
+    the low-preference fertility)."""
+    ratio, bound = alloc.PH_plus / alloc.PL_plus, private_ratio_bound(params)
+    rows = [{"condition": "1: P^H+/P^L+ <= (P^H+/P^L+)_max", "value": ratio, "bound": bound, "holds": ratio <= bound},
+            {"condition": "2: beta < 1/2", "value": params["beta"], "bound": 0.5, "holds": params["beta"] < 0.5}]
+    for place, income in alloc.place_incomes().items():
+        quota = place_rules(params, place, income, True)[2]
+        n_high, n_low = _n(params, place, income, True), _n(params, place, income, False)
+        rows.append({"condition": f"3 at {place}: n(low) <= quota < n(high)", "value": n_high, "bound": quota,
+                     "n (low preference)": n_low, "holds": n_low <= quota < n_high})
+    return rows

@@ -400,11 +400,7 @@ def maximize_likelihood(
     and a mean gradient below ``converged_gradient`` (sup norm, unbounded coordinates), with no
     estimate on a bound or on a flat direction.
     """
-    names = list(names)
-    if not names:
-        raise ParameterError("names = [] is not allowed: expected at least one parameter to estimate")
-    for name in names:
-        table.row(name)  # unknown names raise a ParameterError listing the allowed ones
+    names = table.checked_names(names)
     if isinstance(n_starts, bool) or not isinstance(n_starts, int) or n_starts < 1:
         raise ParameterError(f"n_starts = {n_starts!r} is not allowed: expected an integer >= 1")
     if optimizer not in OPTIMIZERS:

@@ -70,6 +70,16 @@ class ParameterTable:
                 f"unknown parameter {name!r}: allowed names are {', '.join(self._rows)}"
             ) from None
 
+    def checked_names(self, names: Iterable[str]) -> list[str]:
+        """``names`` as a list, at least one, each a row of the table (else a ParameterError
+        naming the first unknown one and the allowed names)."""
+        names = list(names)
+        if not names:
+            raise ParameterError("names = [] is not allowed: expected at least one parameter of the table")
+        for name in names:
+            self.row(name)
+        return names
+
     @property
     def names(self) -> list[str]:
         return list(self._rows)

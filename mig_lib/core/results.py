@@ -88,6 +88,12 @@ def record(key: str, value: Any) -> None:
     return None
 
 
+def record_all(values: Mapping[str, Any], prefix: str = "") -> None:
+    """Record every ``key: value`` of a mapping, each key behind ``prefix`` (e.g. ``"four_type/"``)."""
+    for key, value in values.items():
+        record(prefix + key, value)
+
+
 def single_threaded_blas() -> None:
     """Run this process's BLAS on one thread, so sums in matrix products add in a fixed order.
 

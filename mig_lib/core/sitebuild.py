@@ -105,16 +105,68 @@ def toc_files() -> list[str]:
 
 def executed_pages() -> list[str]:
     """The pages of ``_toc.yml`` that are notebooks (the build executes them), in reading order."""
-    return [page for page in toc_files() if _is_notebook(ROOT / f"{page}.md")]
+    return [page for page in toc_files() if is_notebook(ROOT / f"{page}.md")]
 
 
-def _is_notebook(path: Path) -> bool:
-    if not path.exists():
-        return False
+def front_matter(path: Path) -> dict:
+    """The YAML front matter of a MyST page (empty for a page without one or a missing file)."""
+    if path.suffix != ".md" or not path.exists():
+        return {}
     text = path.read_text()
     if not text.startswith("---"):
-        return False
-    return "kernelspec" in (yaml.safe_load(text.split("---", 2)[1]) or {})
+        return {}
+    return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def is_notebook(path: Path) -> bool:
+    """A page is a notebook when it is an .ipynb or its front matter declares a kernel."""
+    return (path.suffix == ".ipynb" and path.exists()) or "kernelspec" in front_matter(path)
+
+
+# Every chapter page says, in a ``chapter:`` block of its front matter, which chapter it belongs
+# to, the paper it replicates and the package it calls. The introduction's table, the "How to
+# cite" table and the test that maps packages to chapters are made from these blocks, so a new
+# chapter is announced in one place: its own page (and _toc.yml, which orders the pages).
+CHAPTER_KEYS = {
+    "number": "the chapter's number (pages of one chapter share it)",
+    "paper": "the BibTeX key, in book/references.bib, of the paper the page replicates",
+    "package": "the mig_lib subpackage the page calls, e.g. mig_lib.bht",
+}
+FIRST_PAGE_KEYS = {
+    "title": "the chapter's name in the introduction's table",
+    "replicates": "the paper as the introduction names it (MyST, e.g. {cite:t}`liao2020`)",
+    "builds": "what the reader builds, in a few words, for the introduction's table",
+    "prerequisites": "what a reader should know first, for the instructor's guide",
+    "reading_time": "a teacher's estimate of a first careful reading, for the instructor's guide",
+}
+# A chapter of several pages names each page's part ("the model", "estimation").
+PART_KEY = ("part", "what this page of a several-page chapter covers, e.g. 'estimation'")
+
+
+def chapter_pages() -> list[dict]:
+    """The chapter pages of ``_toc.yml`` in reading order, each its ``chapter:`` front matter
+    plus ``page`` (the path without suffix). Raises ValueError naming the page and the key
+    when a block is missing or incomplete."""
+    pages, numbers_seen = [], set()
+    for page in toc_files():
+        if not page.startswith("chapters/"):
+            continue
+        block = front_matter(ROOT / f"{page}.md").get("chapter")
+        if not isinstance(block, dict):
+            raise ValueError(f"{page}.md has no `chapter:` block in its front matter "
+                             f"(keys: {', '.join(CHAPTER_KEYS)}; see chapters/_template.md)")
+        first = block.get("number") not in numbers_seen
+        required = {**CHAPTER_KEYS, **(FIRST_PAGE_KEYS if first else {})}
+        for key, meaning in required.items():
+            if not block.get(key):
+                raise ValueError(f"{page}.md: the front matter's `chapter:` block needs {key!r}: {meaning}")
+        numbers_seen.add(block["number"])
+        pages.append({**block, "page": page})
+    for page in pages:
+        if sum(other["number"] == page["number"] for other in pages) > 1 and not page.get(PART_KEY[0]):
+            raise ValueError(f"{page['page']}.md: the front matter's `chapter:` block needs {PART_KEY[0]!r}: "
+                             f"{PART_KEY[1]}")
+    return pages
 
 
 # Measuring a notebook run. The kernel is a child process: its peak resident memory is read from

@@ -26,6 +26,20 @@ from mig_lib.core.results import read_records
 # chapter 3 with two runs in parallel on a shared machine.
 IOPUB_TIMEOUT = 120
 
+#: The front matter of a MyST-markdown notebook with a Python 3 kernel, the chapters' format: a
+#: page written by a test or a benchmark starts with it.
+MYST_NOTEBOOK_FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 def read_chapter(path: str | Path):
     """The chapter as a notebook node (jupytext), with the kernel papermill should start."""

@@ -10,13 +10,7 @@ import os
 import pytest
 
 from mig_lib.core import ParameterError
-from mig_lib.core.distributed import THREAD_VARIABLES, dask_client, map_tasks, worker_environment
-
-
-@pytest.fixture(scope="module")
-def client():
-    with dask_client(workers=2) as started:
-        yield started
+from mig_lib.core.distributed import THREAD_VARIABLES, map_tasks, worker_environment
 
 
 def test_results_come_back_in_item_order(client):

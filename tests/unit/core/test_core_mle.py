@@ -52,14 +52,7 @@ def test_logit_matches_statsmodels():
 
 
 def test_delta_method_for_a_bounded_scale():
-    rng = np.random.default_rng(0)
-    data = rng.normal(1.0, 2.0, size=500)
-    table = ParameterTable([("mean", 0.0, -10.0, 10.0, r"\mu", "mean"),
-                            ("sd", 1.0, 0.01, 20.0, r"\sigma", "standard deviation")])
-
-    def loglik(values):
-        return -0.5 * ((data - values["mean"]) / values["sd"]) ** 2 - np.log(values["sd"]) - 0.5 * np.log(2 * np.pi)
-
+    data, table, loglik, _ = normal_model(n=500, seed=0)
     result = maximize_likelihood(loglik, table, ["mean", "sd"], n_starts=3, seed=1)
     sd_hat = data.std()
     assert result.estimate["mean"] == pytest.approx(data.mean(), abs=1e-5)

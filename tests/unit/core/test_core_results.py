@@ -9,7 +9,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from mig_lib.core import RECORD_MIME, clear_records, compare, load_published, read_records, record, recorded, write_records
+from mig_lib.core import (RECORD_MIME, clear_records, compare, load_published, read_records, record, record_all,
+                          recorded, write_records)
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +40,13 @@ def test_write_records_without_path_writes_nothing(tmp_path):
     record("a", 1.0)
     write_records(None)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_record_all_records_each_key_behind_the_prefix():
+    record_all({"table4/benchmark/chi_H": 0.25, "table5/benchmark/tfr": np.float64(1.5)}, prefix="four_type/")
+    assert recorded() == {"four_type/table4/benchmark/chi_H": 0.25, "four_type/table5/benchmark/tfr": 1.5}
+    with pytest.raises(ValueError, match="record key"):
+        record_all({"bad key": 1.0})
 
 
 @pytest.mark.parametrize("key", ["", "has space", "/leading", "trailing/", "a//b", 3])

@@ -18,22 +18,13 @@ from conftest import ROOT
 from mig_lib.core.distributed import dask_client
 from mig_lib.run import main, read_manifest, run_name, sweep
 import mig_lib.run.sweeps as sweep_module
+from mig_lib.run.chapter import MYST_NOTEBOOK_FRONT_MATTER
 
 HOW_TO = ROOT / "book" / "how_to_run.md"
 
 # A page far cheaper than any chapter: a kernel, one import, one record. x = 13 fails after the
 # validation (a run that fails while computing); `pause` keeps a run busy for the fault test.
-TINY = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+TINY = MYST_NOTEBOOK_FRONT_MATTER + '''
 ```{code-cell} ipython3
 import os
 import time
@@ -66,12 +57,6 @@ def tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("page") / "tiny.md"
     path.write_text(TINY)
     return path
-
-
-@pytest.fixture(scope="module")
-def client():
-    with dask_client(workers=2) as started:
-        yield started
 
 
 def test_localcluster_sweep_equals_serial_record_for_record(tmp_path, client):

@@ -92,3 +92,12 @@ def test_parameter_table():
     assert list(table.to_frame().index) == ["moving_cost", "income_coefficient"]
     with pytest.raises(ValueError, match="appears twice"):
         ParameterTable([("a", 1, 0, 2, "a", ""), ("a", 1, 0, 2, "a", "")])
+
+
+def test_checked_names_needs_known_names_and_at_least_one():
+    table = ParameterTable([("a", 1.0, 0.0, 2.0, "a", "first"), ("b", 1.0, 0.0, 2.0, "b", "second")])
+    assert table.checked_names(name for name in ("b", "a")) == ["b", "a"]
+    with pytest.raises(ParameterError, match=r"names = \[\] is not allowed"):
+        table.checked_names([])
+    with pytest.raises(ParameterError, match="unknown parameter 'c': allowed names are a, b"):
+        table.checked_names(["a", "c"])
