@@ -16,7 +16,8 @@ Measures, in one run, on simulated 1,000-person × 10-year panels:
 The machine the book is built on is shared (2 cores, other work running): timings are medians
 where repeated, and ratios are measured side by side in the same run.
 
-Usage: ``python benchmarks/kw_estimation.py [--json] [--full] [--no-full-fd] [--no-book-mle] [--repeats N]``;
+Usage: ``python benchmarks/kw_estimation.py [--json] [--full [--full-parameters page]] [--no-full-fd]
+[--no-book-mle] [--repeats N]``;
 with ``--json`` the last line printed is one JSON object.
 """
 
@@ -79,6 +80,8 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="also the full-China MLE of every parameter")
     parser.add_argument("--no-full-fd", action="store_true", help="with --full: skip the (long) finite-difference run")
     parser.add_argument("--no-book-mle", action="store_true", help="skip the book-size MLE comparison")
+    parser.add_argument("--full-parameters", choices=("all", "page"), default="all",
+                        help="with --full: every identifiable parameter, or the page's default list")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--repeats", type=int, default=5, help="evaluation/gradient pairs timed (median)")
     parser.add_argument("--people", type=int, default=1000)
@@ -103,7 +106,7 @@ def main() -> None:
     if args.full:
         china = load_china("all")
         frame = simulate_estimation_panel(china, truth, args.people, args.years, seed=1)
-        names = estimable_parameters(china, truth)[0]
+        names = estimable_parameters(china, truth)[0] if args.full_parameters == "all" else PAGE_NAMES
         full_s, full = timed_mle(china, frame, truth, names, finite_differences=False)
         out.update(full_provinces=china.n, full_parameters=len(names), full_mle_s=full_s,
                    full_mle_converged=full.converged, full_mle_iterations=full.iterations,
