@@ -39,7 +39,7 @@ from mig_lib.kw.likelihood import KWLikelihood, estimable_parameters
 from mig_lib.kw.model import default_parameters
 
 BOOK_PROVINCES = ["BJ", "HE", "SH", "JS", "ZJ", "SD"]
-#: the estimation page's default ``estimated_params``
+#: the estimation page's former default ``estimated_params`` (choice core and wage parameters; n_xi = 1)
 PAGE_NAMES = ["alpha_income", "home_premium", "gamma0_type1", "gamma_distance", "gamma_hukou", "nu_sd",
               "wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
               "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4"]
