@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # cffconvert needs jsonschema<4, which the book's environment cannot have: a venv of its own.
 CFFCONVERT := $(VENV)/cffconvert/bin/cffconvert
 
-.PHONY: book test unit bench vault clean distclean browser page
+.PHONY: book test unit bench vault montecarlo clean distclean browser page
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ unit: $(STAMP)
 ## change to the Kennan-Walker model; tests/unit/kw/test_kw_regression_vault.py compares against it
 vault: $(STAMP)
 	NUMBA_NUM_THREADS=1 $(PY) -m mig_lib.kw.regression_vault
+
+## montecarlo: chapter 2's large Monte Carlo of the estimator at book size (200 replications on a Dask
+## LocalCluster of two workers) into data/montecarlo/kw_estimation.json, which the estimation page shows
+montecarlo: $(STAMP)
+	$(PY) -m mig_lib.kw.montecarlo --replications 200 --workers 2
 
 ## bench: speed measurements (ratios measured side by side in one run)
 bench: $(STAMP)

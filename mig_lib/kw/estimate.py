@@ -93,6 +93,8 @@ def _replication(replication: int, geography, params: ParameterTable, names: Seq
     row = {"replication": replication, "converged": result.converged, "seconds": result.seconds}
     row.update({f"estimate/{n}": result.estimate[n] for n in names})
     row.update({f"se/{n}": result.se[n] for n in names})
+    for kind in ("opg", "sandwich"):
+        row.update({f"se_{kind}/{n}": value for n, value in result.standard_errors(kind).items()})
     return row
 
 
@@ -121,15 +123,30 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
 
 
 def monte_carlo_summary(draws: pd.DataFrame, truth: Mapping[str, float], level: float = 0.95) -> pd.DataFrame:
-    """Bias, RMSE, mean s.e., s.d. of the estimates and coverage of the ``level`` Wald interval."""
+    """Bias, RMSE, mean s.e., s.d. of the estimates and coverage of the ``level`` Wald interval.
+
+    Only converged replications count (``converged share`` says how many did); with the OPG and
+    sandwich standard errors in ``draws`` their coverage is reported too. A replication whose
+    standard error is missing (a flat direction) does not cover.
+    """
     z = norm.ppf(0.5 + level / 2)
+    converged = draws["converged"].astype(bool) if "converged" in draws else pd.Series(True, index=draws.index)
+    kept = draws[converged]
     names = [c.split("/", 1)[1] for c in draws.columns if c.startswith("estimate/")]
     rows = []
     for name in names:
-        est, se = draws[f"estimate/{name}"].to_numpy(), draws[f"se/{name}"].to_numpy()
+        est, se = kept[f"estimate/{name}"].to_numpy(), kept[f"se/{name}"].to_numpy()
         error = est - truth[name]
-        rows.append({"parameter": name, "true": truth[name], "mean estimate": est.mean(), "bias": error.mean(),
-                     "rmse": float(np.sqrt(np.mean(error ** 2))), "sd of estimates": est.std(ddof=1) if len(est) > 1 else np.nan,
-                     "mean se": np.nanmean(se), "coverage": float(np.mean(np.abs(error) <= z * se))})
+        row = {"parameter": name, "true": truth[name], "mean estimate": est.mean() if len(est) else np.nan,
+               "bias": error.mean() if len(est) else np.nan,
+               "rmse": float(np.sqrt(np.mean(error ** 2))) if len(est) else np.nan,
+               "sd of estimates": est.std(ddof=1) if len(est) > 1 else np.nan,
+               "mean se": np.nanmean(se) if np.isfinite(se).any() else np.nan,
+               "coverage": float(np.mean(np.abs(error) <= z * se)) if len(est) else np.nan}
+        for kind in ("opg", "sandwich"):
+            if f"se_{kind}/{name}" in kept:
+                other = kept[f"se_{kind}/{name}"].to_numpy()
+                row[f"coverage ({kind})"] = float(np.mean(np.abs(error) <= z * other)) if len(est) else np.nan
+        row["converged share"] = float(converged.mean())
+        rows.append(row)
     return pd.DataFrame(rows).set_index("parameter")
-

@@ -23,6 +23,7 @@ Everything is summed in logs (log-sum-exp), so long histories do not underflow.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from numba import njit, prange
 
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.data import PanelArrays
+from mig_lib.kw.model import build_model, eta_points, sigma_eps_points, support_points, wage_age_profile
 from mig_lib.kw.solve import solve
 
 #: Parameters that enter wages (or the type mixture) only: changing them never requires
@@ -159,8 +161,6 @@ def person_log_likelihoods(person_start, n_draws, draw_here, draw_previous, choi
 def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_previous, choice_log_prob,
                                      wage_log_density, log_type_weights, n_match):
     """Slow, obvious version of :func:`person_log_likelihoods` (eq 11–12 term by term, in levels)."""
-    import itertools
-
     n_types = choice_log_prob.shape[1]
     n_wage = wage_log_density.shape[2]
     total = []
@@ -350,12 +350,9 @@ class KWLikelihood:
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
                  n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None):
-        from mig_lib.kw import model as kw_model
-
         self.geography, self.panel, self.params = geography, panel, params
         self.ages = np.asarray(list(ages), dtype=np.int64)
         self.n_nu = int(n_nu)
-        self._model_module = kw_model
         if tuple(panel.provinces) != tuple(geography.codes):
             raise ParameterError(f"panel provinces {panel.provinces} differ from the geography's {geography.codes}")
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
@@ -388,17 +385,17 @@ class KWLikelihood:
         self._reachable = np.array(keep, dtype=np.int64).reshape(-1, 3)
 
     # -- choices ------------------------------------------------------------------------------
-    def _choice_key(self, values: Mapping[str, float]) -> tuple:
+    def _choice_key(self, table: ParameterTable) -> tuple:
         skip = set(WAGE_ONLY_PARAMETERS) | set(MIXTURE_ONLY_PARAMETERS)
-        return tuple(sorted((k, float(v)) for k, v in values.items() if k not in skip))
+        return tuple(sorted((k, float(v)) for k, v in table.values.items() if k not in skip))
 
     def table(self, values: ParameterTable | Mapping[str, float]) -> ParameterTable:
         """The parameter table at ``values`` (a table is used as it is; a mapping overrides ``params``)."""
         return values if isinstance(values, ParameterTable) else self.params.with_values(dict(values))
 
     def build_model(self, values: ParameterTable | Mapping[str, float]):
-        return self._model_module.build_model(self.geography, params=self.table(values),
-                                              ages=range(self.ages[0], self.ages[-1] + 1), n_nu=self.n_nu, n_xi=1)
+        return build_model(self.geography, params=self.table(values), ages=range(self.ages[0], self.ages[-1] + 1),
+                           n_nu=self.n_nu, n_xi=1)
 
     def choice_requests(self, n_types: int):
         """The (type, home, age index, ℓ0, ℓ1, m0, m1, choice) states whose choice probability the
@@ -422,12 +419,12 @@ class KWLikelihood:
         out[where] = solution.log_choice_probability(*state)
         return out
 
-    def _choice_log_prob(self, values: Mapping[str, float]):
-        key = self._choice_key(values)
+    def _choice_log_prob(self, table: ParameterTable):
+        key = self._choice_key(table)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        model = self.build_model(values)
+        model = self.build_model(table)
         solution = solve(model)
         self.n_solves += 1
         self._cache[key] = _CachedSolution(key=key, choice_log_prob=self.choice_log_prob_from(solution), model=model)
@@ -447,12 +444,11 @@ class KWLikelihood:
     def wage_inputs(self, values: ParameterTable | Mapping[str, float]):
         """(residual, ν per match, η points, σ_ε points): the wage minus μ_ℓ0 and G(age) on every row,
         and the support points of the wage components, at ``values``."""
-        m = self._model_module
         table = self.table(values)
         p = self.panel
-        mean = self.geography.mean_income[p.location] + m.wage_age_profile(table, p.age)
-        nu = m.support_points(table["nu_sd"], self.n_nu)
-        return p.wage - mean, nu, m.eta_points(table), m.sigma_eps_points(table)
+        mean = self.geography.mean_income[p.location] + wage_age_profile(table, p.age)
+        nu = support_points(table["nu_sd"], self.n_nu)
+        return p.wage - mean, nu, eta_points(table), sigma_eps_points(table)
 
     def log_type_weights(self, values: ParameterTable | Mapping[str, float]) -> np.ndarray:
         """(T,) log π_τ."""
@@ -463,8 +459,7 @@ class KWLikelihood:
     # -- the likelihood -----------------------------------------------------------------------
     def loglik_per_person(self, values: ParameterTable | Mapping[str, float], by_type: bool = False):
         table = self.table(values)
-        values = table.values
-        cached = self._choice_log_prob(values)
+        cached = self._choice_log_prob(table)
         wage = self.wage_log_density(table)
         weights = self.log_type_weights(table)
         if self.forward:
@@ -477,13 +472,13 @@ class KWLikelihood:
             cached.choice_log_prob, wage, weights, self.n_nu)
         return (total, per_type) if by_type else total
 
-    def loglik(self, values: Mapping[str, float]) -> float:
+    def loglik(self, values: ParameterTable | Mapping[str, float]) -> float:
         return float(np.sum(self.loglik_per_person(values)))
 
-    def type_posterior(self, values: Mapping[str, float]) -> np.ndarray:
+    def type_posterior(self, values: ParameterTable | Mapping[str, float]) -> np.ndarray:
         """Posterior probability that each person is of type 1 (Bayes' rule on eq 12)."""
         total, per_type = self.loglik_per_person(values, by_type=True)
-        return np.exp(np.log(values.get("type1_share", self.params["type1_share"])) + per_type[:, 0] - total)
+        return np.exp(self.log_type_weights(values)[0] + per_type[:, 0] - total)
 
 
 #: Table parameters the panel likelihood never estimates: β is fixed as in KW 2011 (the discount

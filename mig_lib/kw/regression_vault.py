@@ -104,7 +104,7 @@ def summarise(geography: Geography, table: ParameterTable, panel: pd.DataFrame) 
     probabilities = [solution.choice_probabilities(tau, 0, 0, 0, 0, 0, 0)[0] for tau in range(model.n_types)]
     arrays = panel_arrays(panel, geography.codes, (VAULT_AGES[0], VAULT_AGES[-1]))
     likelihood = KWLikelihood(geography, arrays, table, ages=VAULT_AGES)
-    per_person = likelihood.loglik_per_person(table.values)
+    per_person = likelihood.loglik_per_person(table)
     return {
         "value_function": {"shape": list(V.shape), "sum": float(flat.sum()), "sum_of_squares": float(flat @ flat),
                            "min": float(flat.min()), "max": float(flat.max()),

@@ -21,11 +21,12 @@ from mig_lib.peer.model import (
 )
 from mig_lib.peer.montecarlo import monte_carlo, reflection_contrast, summarize
 from mig_lib.peer.synthetic import draw_world, share_check
+from mig_lib.peer.tables import published_value
 
 __all__ = [
     "Chip2002SchemaError", "extract_from_world", "load_chip2002", "validate_chip2002", "fit_probit", "iv_probit",
     "probit_loglike", "probit_score", "table3_regressors", "appendix1_marginal_effects", "interaction_effect",
     "table3_marginal_effects", "ResponseCurve", "find_equilibria", "female_coefficient", "representative_curve",
     "scenario_curve", "true_coefficients", "monte_carlo", "reflection_contrast", "summarize", "draw_world",
-    "share_check",
+    "share_check", "published_value",
 ]

@@ -313,9 +313,9 @@ def curve_parameters() -> ParameterTable:
         ("female_coefficient", female_coefficient(), -5.0, 5.0, r"\beta_{female}",
          "female coefficient backed out from the -4.36 point marginal effect"),
         ("intercept", float(TABLE3.loc["intercept", "coef"]), -20.0, 20.0, r"\beta_0", "probit intercept"),
-        ("index_at_zero", curve.index_at_zero, -20.0, 20.0, r"\bar x'\beta",
+        ("index_at_zero", curve.index_at_zero, -20.0, 20.0, r"\alpha = \bar x'\beta",
          "representative index x'beta at M = 0 (Table 2 means)"),
-        ("curve_slope", curve.slope, -20.0, 20.0, r"J + \sum \lambda_{st}\bar s_{st}",
+        ("curve_slope", curve.slope, -20.0, 20.0, r"\gamma = J + \sum \lambda_{rt}\bar D_{rt}",
          "slope of the index in M at the mean interaction shares"),
     ]
     return ParameterTable(rows)

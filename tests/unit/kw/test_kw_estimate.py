@@ -69,3 +69,22 @@ def test_exact_and_finite_difference_gradients_reach_the_same_estimate():
     assert exact.n_evaluations < finite.n_evaluations / 3
     bhhh, _ = estimate_kw(geo, frame, truth, names, optimizer="bhhh")
     assert bhhh.converged and bhhh.loglik == pytest.approx(exact.loglik, abs=1e-4)
+
+
+def test_the_frozen_monte_carlo_file_holds_what_the_page_reads(tmp_path):
+    """Coverage counts converged replications only; a missing s.e. does not cover; the file holds
+    the replications, converged share, coverage per parameter, every draw and the versions."""
+    from mig_lib.kw.montecarlo import freeze, frozen_table, load_frozen
+
+    draws = pd.DataFrame({"converged": [True, True, True, False], "seconds": [1.0, 2.0, 3.0, 4.0],
+                          "estimate/a": [1.1, 0.5, 1.0, 9.0], "se/a": [0.1, 0.1, float("nan"), 0.1],
+                          "se_opg/a": [0.1, 0.2, 0.1, 0.1], "se_sandwich/a": [0.2, 0.1, 0.1, 0.1]})
+    doc = freeze(draws, {"a": 1.0}, {"n_people": 10}, "python -m mig_lib.kw.montecarlo --replications 4", 10.0,
+                 tmp_path / "mc.json")
+    assert load_frozen(tmp_path / "mc.json") == doc and load_frozen(tmp_path / "missing.json") is None
+    assert doc["replications"] == 4 and doc["converged_share"] == 0.75
+    assert doc["coverage"] == {"a": pytest.approx(1 / 3)}
+    assert doc["summary"]["a"]["coverage (opg)"] == pytest.approx(2 / 3)
+    assert doc["summary"]["a"]["bias"] == pytest.approx((0.1 - 0.5 + 0.0) / 3)
+    assert set(doc["versions"]) >= {"python", "numpy", "numba"}
+    assert frozen_table(doc).loc["a", "coverage"] == pytest.approx(1 / 3)

@@ -1,6 +1,7 @@
 """The synthetic CHIPS-like world: Table 2 shares, equilibrium consistency, reproducibility."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
@@ -35,13 +36,20 @@ def test_village_ratio_is_a_fixed_point_excluding_the_family(world):
     slope = beta["peer"] + sum(beta[t] * d[t.removeprefix("peer_x_")] for t in beta.index if t.startswith("peer_x_"))
     index = d[non_peer].to_numpy() @ beta[non_peer].to_numpy()
     p = norm.cdf(index + slope.to_numpy() * d["peer"].to_numpy())
-    # the village's unsampled people: the sampled ones shifted, responding to the village ratio
+    # the village's unsampled people: their own draw of the village, shifted, responding to the village ratio
+    rest = world.unsampled
+    rest_slope = beta["peer"] + sum(beta[t] * rest[t.removeprefix("peer_x_")] for t in beta.index if t.startswith("peer_x_"))
+    rest_index = rest[non_peer].to_numpy() @ beta[non_peer].to_numpy()
+    village_m = d.groupby("village")["village_expected_ratio"].first()
+    village_shift = d.groupby("village")["unsampled_index_shift"].first()
+    v = rest["village"].to_numpy()
+    q = norm.cdf(rest_index + village_shift.to_numpy()[v] + rest_slope.to_numpy() * village_m.to_numpy()[v])
+    unsampled_rate = pd.Series(q).groupby(v).mean()
     m = d["village_expected_ratio"].to_numpy()
-    q = norm.cdf(index + d["unsampled_index_shift"].to_numpy() + slope.to_numpy() * m)
     pop = d["village_population"]
     n_v = d.groupby("village")["village"].transform("size")
     village_total = (d.assign(p=p).groupby("village")["p"].transform("sum")
-                     + d.assign(q=q).groupby("village")["q"].transform("mean") * (pop - n_v))
+                     + unsampled_rate.reindex(d["village"]).to_numpy() * (pop - n_v))
     np.testing.assert_allclose(m, village_total / pop, atol=1e-10)
     fam_sum = d.assign(p=p).groupby("household")["p"].transform("sum")
     fam_n = d.groupby("household")["household"].transform("size")
@@ -148,3 +156,46 @@ def test_calibrated_world_matches_the_frozen_moments():
 def test_heterogeneity_loadings_are_validated():
     with pytest.raises(ParameterError, match="'interaction' = 0.9"):
         synthetic.VillageHeterogeneity(interaction=0.9)
+
+
+def test_sampled_people_weigh_in_the_village_ratio_as_their_share_of_it():
+    """With the unsampled villagers drawn apart, the sampled people move the ratio by their own share only."""
+    rng = np.random.default_rng(3)
+    village = np.repeat([0, 1], 10)
+    household = np.repeat(np.arange(10), 2)
+    population = np.array([400, 500])
+    index = rng.normal(-1.0, 0.5, size=20)
+    flat = np.zeros(20)  # no peer effect: the ratio is a plain average, no feedback
+    rest = synthetic.UnsampledVillagers(rng.normal(-1.0, 0.5, size=40), np.zeros(40), np.ones(40), np.repeat([0, 1], 20))
+    raised = index + 3.0 * (village == 0)
+    solve = lambda idx, unsampled: synthetic.solve_village_ratios(  # noqa: E731
+        idx, flat, np.ones(20), village, household, population, np.array([0.1, 0.1]), unsampled=unsampled)[1]
+    change_of_sampled_sum = norm.cdf(raised[:10]).sum() - norm.cdf(index[:10]).sum()
+    np.testing.assert_allclose(solve(raised, rest) - solve(index, rest), [change_of_sampled_sum / 400, 0.0], atol=1e-12)
+    # without its own draw the sample stands for the whole village: the ratio moves by the sample's mean change
+    np.testing.assert_allclose(solve(raised, None) - solve(index, None), [change_of_sampled_sum / 10, 0.0], atol=1e-12)
+
+
+def test_unsampled_villagers_are_drawn_for_every_village(world):
+    counts = world.unsampled.groupby("village").size()
+    assert len(counts) == world.data["village"].nunique()
+    sampled = world.data.groupby("village").size()
+    assert counts.mean() == pytest.approx(synthetic.UNSAMPLED_DRAWS * sampled.mean(), rel=0.05)
+    # the same villages, not copies of the sampled people
+    assert not np.isin(world.unsampled["age"].to_numpy()[:50], world.data["age"].to_numpy()[:50]).all()
+
+
+def test_unobserved_village_effect_enters_the_equilibrium_and_every_reading():
+    plain = synthetic.draw_world(n_villages=120, seed=9)
+    shocked = synthetic.draw_world(n_villages=120, seed=9, village_effect_sd=0.5)
+    assert (plain.data["unobserved_village_effect"] == 0).all()
+    effect = shocked.data.groupby("village")["unobserved_village_effect"].first()
+    assert 0.35 < effect.std() < 0.65
+    # villages with a larger effect have a higher ratio than in the same world without it
+    gain = (shocked.data.groupby("village")["village_expected_ratio"].first()
+            - plain.data.groupby("village")["village_expected_ratio"].first())
+    assert np.corrcoef(effect, gain)[0, 1] > 0.8
+    vbv = synthetic.scenario_equilibrium(shocked, "figure1", "village_by_village")
+    assert vbv == pytest.approx(shocked.data["village_expected_ratio"].mean(), abs=1e-9)
+    with pytest.raises(ParameterError, match="'village_effect_sd' = -1"):
+        synthetic.draw_world(n_villages=20, village_effect_sd=-1.0)
