@@ -16,7 +16,7 @@ import pytest
 
 import mig_lib
 from conftest import ROOT, source_of, toc_files
-from mig_lib.core.sitebuild import chapter_pages
+from mig_lib.core.sitebuild import CHAPTER_KEYS, FIRST_PAGE_KEYS, chapter_pages, front_matter
 
 TEMPLATE = ROOT / "chapters" / "_template.md"
 CHAPTER_PAGES = [page for page in toc_files() if page.startswith("chapters/")]
@@ -127,8 +127,10 @@ def test_chapter_writes_its_records_last():
             f"{page}: the last code cell is `write_records(results_path)`"
 
 
-def test_template_is_not_a_page_of_the_book():
+def test_template_is_not_a_page_of_the_book_and_shows_every_front_matter_key():
     assert TEMPLATE.exists()
+    block = front_matter(TEMPLATE)["chapter"]
+    assert set(CHAPTER_KEYS) | set(FIRST_PAGE_KEYS) <= set(block), "the template's `chapter:` block lacks keys"
     assert "chapters/_template" not in toc_files()
     assert "_template" not in (ROOT / "_toc.yml").read_text()
 
