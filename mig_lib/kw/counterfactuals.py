@@ -14,11 +14,16 @@ Scenarios used in the chapter:
 * ``no_home_premium``: the home premium α^H set to zero;
 * ``income_rise``: mean income μ_j of one province raised by Δ (10,000 yuan): how the migration
   rate and the destination shares respond to an expected-income differential (KW's headline);
-* ``talent_subsidy``: the draft's talent policy (section 3.3): a yearly payment S (10,000 yuan)
-  to everyone who lives in one province, for as long as they live there — local welfare ρ_j
-  raised by S, which is income but not wage. It is not a per-move payment: it is received by
-  stayers and newcomers alike, every year. (The model has no education groups yet, so the
-  subsidy cannot be restricted to graduates.)
+* ``talent_subsidy``: the draft's talent policy (sections 3.3 and 4.1.5): a yearly payment S
+  (10,000 yuan) to the people of one education group (graduates, by default) who live in one
+  province, for as long as they live there — local welfare raised by S for that group only,
+  which is income but not wage. It is not a per-move payment: graduates who already live there
+  receive it as well as newcomers, every year; other groups receive nothing;
+* ``residence_subsidy``: the same payment to everyone who lives there, whatever their education
+  (what the talent subsidy would be without targeting).
+
+``run_scenarios`` reports the migration rate of each education group as well, the draft's
+section 5.2 question whether groups face different frictions and respond differently to policy.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.kw.model import build_model
+from mig_lib.kw.model import build_model, education_groups
 from mig_lib.kw.simulate import simulate_panel
 from mig_lib.kw.solve import solve
 
@@ -44,12 +49,17 @@ class Scenario:
     overrides: Mapping[str, float] = field(default_factory=dict)
     income_change: Mapping[str, float] = field(default_factory=dict)  # province code -> Δμ
     welfare_change: Mapping[str, float] = field(default_factory=dict)  # province code -> Δρ (local welfare)
+    welfare_education: str | None = None   # the education group the welfare change is paid to; None: everyone
 
 
 def standard_scenarios(params: ParameterTable, subsidy: float = 1.0, income_province: str | None = None,
                        income_rise: float = 1.0, talent_province: str | None = None,
-                       talent_subsidy: float = 0.5) -> list[Scenario]:
-    """The chapter's scenarios, built from the (true or estimated) parameter values."""
+                       talent_subsidy: float = 0.5, talent_education: str = "college") -> list[Scenario]:
+    """The chapter's scenarios, built from the (true or estimated) parameter values.
+
+    The talent subsidy goes to the ``talent_education`` group living in ``talent_province``; the
+    residence subsidy pays the same to everyone living there.
+    """
     alpha = params["alpha_income"]
     scenarios = [
         Scenario("baseline", "the model as estimated"),
@@ -64,8 +74,16 @@ def standard_scenarios(params: ParameterTable, subsidy: float = 1.0, income_prov
         scenarios.append(Scenario("income_rise", f"mean income of {income_province} raised by {income_rise:g} × 10,000 yuan",
                                   income_change={income_province: income_rise}))
     if talent_province is not None:
-        scenarios.append(Scenario("talent_subsidy", f"{talent_subsidy:g} × 10,000 yuan a year to residents of {talent_province}",
-                                  welfare_change={talent_province: talent_subsidy}))
+        groups = education_groups(params)
+        if talent_education not in groups[1:]:
+            raise ParameterError(f"argument 'talent_education' = {talent_education!r} is not allowed: expected an "
+                                 f"education group of the parameter table other than the base, one of {groups[1:]}")
+        label = talent_education.replace("_", " ")
+        scenarios.append(Scenario("talent_subsidy", f"{talent_subsidy:g} × 10,000 yuan a year to {label} residents of "
+                                  f"{talent_province}", welfare_change={talent_province: talent_subsidy},
+                                  welfare_education=talent_education))
+        scenarios.append(Scenario("residence_subsidy", f"{talent_subsidy:g} × 10,000 yuan a year to every resident of "
+                                  f"{talent_province}", welfare_change={talent_province: talent_subsidy}))
     return scenarios
 
 
@@ -84,7 +102,7 @@ def destination_shares(simulated: pd.DataFrame, codes, n_years: int | None = Non
 
 
 def simulate_scenario(geography, params: ParameterTable, scenario: Scenario, n_people: int, seed: int,
-                      ages=range(20, 60), n_nu: int = 3, homes=None) -> pd.DataFrame:
+                      ages=range(20, 60), n_nu: int = 3, homes=None, n_xi: int = 1) -> pd.DataFrame:
     """Re-solve the model under a scenario and simulate ``n_people`` lives (fixed seed)."""
     table = params.with_values(dict(scenario.overrides))
     geo = geography
@@ -97,32 +115,48 @@ def simulate_scenario(geography, params: ParameterTable, scenario: Scenario, n_p
         for code, change in scenario.income_change.items():
             income[geography.index(code)] += change
         geo = replace(geo, mean_income=income)
-    if scenario.welfare_change:
+    groups = education_groups(table)
+    group_welfare = None
+    if scenario.welfare_change and scenario.welfare_education is not None:
+        if scenario.welfare_education not in groups:
+            raise ParameterError(f"scenario {scenario.name!r}: education group {scenario.welfare_education!r} is not "
+                                 f"one of the parameter table's groups {groups}")
+        group_welfare = np.zeros((len(groups), geography.n))
+        for code, change in scenario.welfare_change.items():
+            group_welfare[groups.index(scenario.welfare_education), geography.index(code)] += change
+    elif scenario.welfare_change:
         welfare = np.zeros(geography.n) if geography.local_welfare is None else geography.local_welfare.copy()
         for code, change in scenario.welfare_change.items():
             welfare[geography.index(code)] += change
         geo = replace(geo, local_welfare=welfare)
-    solution = solve(build_model(geo, params=table, ages=ages, n_nu=n_nu))
+    solution = solve(build_model(geo, params=table, ages=ages, n_nu=n_nu, n_xi=n_xi, group_welfare=group_welfare))
     return simulate_panel(solution, n_people, seed=seed, homes=homes)
 
 
 def run_scenarios(geography, params: ParameterTable, scenarios, n_people: int, seed: int, n_years: int,
-                  ages=range(20, 60), n_nu: int = 3) -> pd.DataFrame:
-    """Migration rate, moves per person and destination shares under each scenario.
+                  ages=range(20, 60), n_nu: int = 3, n_xi: int = 1) -> pd.DataFrame:
+    """Migration rate, moves per person and destination shares under each scenario, overall and by
+    education group (columns ``migration_rate/<group>``, ``share_to_<code>/<group>``).
 
     Homes are drawn once and shared by all scenarios; with the same seed every scenario also
-    reuses the same taste, match and wage draws.
+    reuses the same education, taste, match and wage draws.
     """
     rng = np.random.default_rng(seed)
     homes = rng.choice(geography.n, size=n_people, p=geography.population / geography.population.sum())
     rows = []
     for scenario in scenarios:
-        simulated = simulate_scenario(geography, params, scenario, n_people, seed, ages=ages, n_nu=n_nu, homes=homes)
+        simulated = simulate_scenario(geography, params, scenario, n_people, seed, ages=ages, n_nu=n_nu, homes=homes,
+                                      n_xi=n_xi)
         shares = destination_shares(simulated, geography.codes, n_years)
-        rows.append({"scenario": scenario.name, "description": scenario.description,
-                     "migration_rate": migration_rate(simulated, n_years),
-                     "lifetime_migration_rate": migration_rate(simulated),
-                     **{f"share_to_{code}": shares[code] for code in geography.codes}})
+        row = {"scenario": scenario.name, "description": scenario.description,
+               "migration_rate": migration_rate(simulated, n_years),
+               "lifetime_migration_rate": migration_rate(simulated),
+               **{f"share_to_{code}": shares[code] for code in geography.codes}}
+        for group, people in simulated.groupby("education", sort=False):
+            group_shares = destination_shares(people, geography.codes, n_years)
+            row[f"migration_rate/{group}"] = migration_rate(people, n_years)
+            row.update({f"share_to_{code}/{group}": group_shares[code] for code in geography.codes})
+        rows.append(row)
     table = pd.DataFrame(rows).set_index("scenario")
     table["change_vs_baseline"] = table["migration_rate"] - table.loc[table.index[0], "migration_rate"]
     return table

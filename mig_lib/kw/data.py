@@ -15,6 +15,9 @@ column        type       meaning
 ``wage``      float      annual income in the model's units (10,000 yuan), >= 0; NaN = not observed
 ``home``      int / str  optional: home (hukou) province, constant per person; when the column
                          is absent the first observed province is used
+``education`` str        education group, constant per person, one of the model's groups
+                         (:func:`mig_lib.kw.model.education_groups`, e.g. ``below_college``,
+                         ``college``); required when the model has more than one group
 ============  =========  ==============================================================
 
 The choice made in year t is the province of year t+1, so a person observed every year for T
@@ -45,7 +48,7 @@ import pandas as pd
 from mig_lib.core import ParameterError
 
 REQUIRED_COLUMNS = ("person", "year", "age", "province", "wage")
-OPTIONAL_COLUMNS = ("home",)
+OPTIONAL_COLUMNS = ("home", "education")
 #: Largest annual income accepted, in 10,000 yuan (one billion yuan a year): anything above it is
 #: a unit or coding error, not an income.
 MAX_WAGE = 1e5
@@ -71,6 +74,8 @@ class PanelArrays:
     choice: np.ndarray
     wage: np.ndarray
     gap: np.ndarray | None = None   # years from each row to the person's next row (0 on the last row)
+    education: np.ndarray | None = None   # per person: index into ``education_groups``; None: no column
+    education_groups: tuple = ()
 
     @property
     def observed_every_year(self) -> bool:
@@ -127,7 +132,7 @@ def _missing_codes(missing_codes) -> tuple[float, ...]:
 
 def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
                    missing_codes: Sequence[float] = (), allow_negative_wages: bool | None = None,
-                   observed_every: int = 1) -> pd.DataFrame:
+                   observed_every: int = 1, education_groups: Sequence[str] | None = None) -> pd.DataFrame:
     """Check a panel against the schema and return a clean copy sorted by person and year.
 
     Raises ParameterError naming the first problem found (missing column, missing value,
@@ -138,6 +143,8 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
     docstring for how the likelihood treats them). ``allow_negative_wages`` defaults to whether
     the frame was simulated from the model (``frame.attrs["simulated"]``). Consecutive rows of
     a person must be ``observed_every`` years apart (2 for a survey every other year, as CFPS).
+    ``education_groups`` (the model's groups): the ``education`` column must hold one of them,
+    the same for every row of a person; with more than one group the column is required.
     """
     codes = _missing_codes(missing_codes)
     if not isinstance(observed_every, (int, np.integer)) or not 1 <= observed_every <= 5:
@@ -218,11 +225,27 @@ def validate_panel(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[in
         changing = homes_per_person[homes_per_person > 1]
         if len(changing):
             _fail(f"person {_plain(changing.index[0])!r} has more than one home province")
+    if education_groups is not None:
+        groups = list(education_groups)
+        if "education" not in panel.columns and len(groups) > 1:
+            _fail(f"missing column 'education': the model has education groups {groups}; give each person's group")
+        if "education" in panel.columns:
+            unknown = ~panel["education"].isin(groups).to_numpy()
+            if unknown.any():
+                _fail(f"column 'education' has value {_plain(panel['education'].iloc[int(np.flatnonzero(unknown)[0])])!r} "
+                      f"at {_rows(unknown)}: expected one of the model's education groups {groups}")
+    if "education" in panel.columns:
+        per_person = panel.groupby("person", sort=False)["education"].nunique()
+        changing = per_person[per_person > 1]
+        if len(changing):
+            _fail(f"person {_plain(changing.index[0])!r} has more than one education group (column 'education' "
+                  "must be constant per person: the model's groups are fixed over the panel's ages)")
     return panel
 
 
 def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int],
-               missing_codes: Sequence[float] = (), observed_every: int = 1) -> pd.DataFrame:
+               missing_codes: Sequence[float] = (), observed_every: int = 1,
+               education_groups: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a panel from a CSV or Stata (.dta, the format CFPS ships) file and validate it.
 
     Wages that are NaN, or equal to one of ``missing_codes`` (CFPS uses -8 "not applicable",
@@ -241,14 +264,20 @@ def read_panel(path: str | Path, provinces: Sequence, age_range: tuple[int, int]
         frame = pd.read_stata(path)
     else:
         raise ParameterError(f"panel file {str(path)!r}: expected a .csv or .dta file, got {suffix!r}")
-    return validate_panel(frame, provinces, age_range, missing_codes=missing_codes, observed_every=observed_every)
+    return validate_panel(frame, provinces, age_range, missing_codes=missing_codes, observed_every=observed_every,
+                          education_groups=education_groups)
 
 
 def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int, int],
-                 allow_negative_wages: bool | None = None, observed_every: int = 1) -> PanelArrays:
-    """Validate a panel and turn it into the flat arrays the likelihood uses."""
+                 allow_negative_wages: bool | None = None, observed_every: int = 1,
+                 education_groups: Sequence[str] | None = None) -> PanelArrays:
+    """Validate a panel and turn it into the flat arrays the likelihood uses.
+
+    ``education_groups``: the model's education groups (see :func:`validate_panel`); None accepts
+    any labels in the ``education`` column and numbers them in sorted order.
+    """
     panel = validate_panel(frame, provinces, age_range, allow_negative_wages=allow_negative_wages,
-                           observed_every=observed_every)
+                           observed_every=observed_every, education_groups=education_groups)
     index_of = {code: k for k, code in enumerate(provinces)}
     location = panel["province"].map(index_of).to_numpy(dtype=np.int64)
     person = panel["person"].to_numpy()
@@ -262,8 +291,15 @@ def panel_arrays(frame: pd.DataFrame, provinces: Sequence, age_range: tuple[int,
         home = np.array([index_of[h] for h in home], dtype=np.int64)
     else:
         home = location[starts].copy()
+    education, groups = None, tuple(education_groups or ())
+    if "education" in panel.columns:
+        groups = groups or tuple(sorted(panel["education"].unique(), key=str))
+        group_of = {g: k for k, g in enumerate(groups)}
+        education = np.array([group_of[g] for g in panel["education"].to_numpy()[starts]], dtype=np.int64)
     return PanelArrays(
         provinces=tuple(provinces),
+        education=education,
+        education_groups=groups,
         person_ids=person[starts],
         person_start=person_start,
         home=home,
@@ -300,6 +336,8 @@ def panel_from_simulation(simulated: pd.DataFrame, codes: Sequence, n_years: int
         "wage": kept["wage"].to_numpy(dtype=float),
         "home": codes[kept["home"].to_numpy()],
     }).reset_index(drop=True)
+    if "education" in kept.columns:
+        frame["education"] = kept["education"].to_numpy()
     # the model's wage equation is normal in levels: a simulated wage may be negative
     frame.attrs["simulated"] = True
     return frame

@@ -23,7 +23,7 @@ from mig_lib.kw.data import panel_arrays, panel_from_simulation
 from mig_lib.kw.gradient import ExactScores
 from mig_lib.kw.likelihood import (MIXTURE_ONLY_PARAMETERS, WAGE_ONLY_PARAMETERS, KWLikelihood,
                                    estimable_parameters)
-from mig_lib.kw.model import build_model
+from mig_lib.kw.model import build_model, education_groups
 from mig_lib.kw.resources import check_kw_estimation_request
 from mig_lib.kw.simulate import simulate_panel
 from mig_lib.kw.solve import solve
@@ -38,38 +38,41 @@ KW_OPTIONS = {"function_tolerance": 1e-9, "gradient_tolerance": 1e-5}
 
 
 def simulate_estimation_panel(geography, params: ParameterTable, n_people: int, n_years: int, seed: int,
-                              ages=range(20, 60), n_nu: int = 3, observed_every: int = 1) -> pd.DataFrame:
+                              ages=range(20, 60), n_nu: int = 3, observed_every: int = 1, n_xi: int = 1) -> pd.DataFrame:
     """A survey-like panel (see :mod:`mig_lib.kw.data`) of the first ``n_years`` of simulated lives,
-    observed every ``observed_every`` years."""
-    solution = solve(build_model(geography, params=params, ages=ages, n_nu=n_nu))
+    observed every ``observed_every`` years (education groups in equal shares)."""
+    solution = solve(build_model(geography, params=params, ages=ages, n_nu=n_nu, n_xi=n_xi))
     return panel_from_simulation(simulate_panel(solution, n_people, seed=seed), geography.codes, n_years,
                                  observed_every=observed_every)
 
 
 def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: Sequence[str] | None = None,
                 start: Mapping[str, float] | None = None, ages=range(20, 60), n_nu: int = 3, observed_every: int = 1,
-                finite_differences: bool = False, **options) -> tuple[EstimationResult, KWLikelihood]:
+                finite_differences: bool = False, n_xi: int = 1, **options) -> tuple[EstimationResult, KWLikelihood]:
     """Maximum likelihood for the Kennan–Walker model on a panel frame.
 
     ``params`` supplies the bounds and the values of the parameters that are not estimated;
     ``names`` defaults to :func:`mig_lib.kw.likelihood.estimable_parameters`; ``observed_every`` is the
-    number of years between a person's observations (2 for CFPS). The gradient is exact
+    number of years between a person's observations (2 for CFPS); ``n_xi`` the points of the
+    preference match ξ (1: off). The gradient is exact
     (:class:`mig_lib.kw.gradient.ExactScores`) unless ``finite_differences``; ``options`` go to
     :func:`mig_lib.core.mle.maximize_likelihood` (``optimizer="bhhh"``, ``covariance="sandwich"``,
     ``nelder_mead_check=True``, ``progress=True``, ...). Returns ``(EstimationResult, KWLikelihood)``.
     """
     ages = list(ages)
     if names is None:
-        names = estimable_parameters(geography, params)[0]
+        names = estimable_parameters(geography, params, n_xi=n_xi)[0]
     n_people = int(pd.Series(frame["person"]).nunique()) if "person" in frame else 0
     if n_people:
         # refuse (or warn about) a request too large for this machine before allocating anything
         check_kw_estimation_request(
             n_people, int(math.ceil(len(frame) / n_people)), geography.n, len(names),
-            sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu,
+            sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu, n_xi=n_xi,
             n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", False))
-    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every)
-    likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu)
+    groups = education_groups(params)
+    panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every,
+                         education_groups=groups if len(groups) > 1 else None)
+    likelihood = KWLikelihood(geography, panel, params, ages=ages, n_nu=n_nu, n_xi=n_xi)
     moving_costs = [n for n in names if n.startswith("gamma")]
     if panel.n_moves == 0 and moving_costs:
         # without a single move the likelihood rises without bound as moving gets dearer: the
@@ -85,11 +88,11 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
 
 
 def _replication(replication: int, geography, params: ParameterTable, names: Sequence[str], n_people: int,
-                 n_years: int, seed: int, observed_every: int, options: Mapping) -> dict:
+                 n_years: int, seed: int, observed_every: int, options: Mapping, n_xi: int = 1) -> dict:
     """One Monte Carlo replication: simulate a panel with its own seed and re-estimate it."""
     frame = simulate_estimation_panel(geography, params, n_people, n_years, seed=seed + 1 + replication,
-                                      observed_every=observed_every)
-    result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every, **options)
+                                      observed_every=observed_every, n_xi=n_xi)
+    result, _ = estimate_kw(geography, frame, params, names, observed_every=observed_every, n_xi=n_xi, **options)
     row = {"replication": replication, "converged": result.converged, "seconds": result.seconds}
     row.update({f"estimate/{n}": result.estimate[n] for n in names})
     row.update({f"se/{n}": result.se[n] for n in names})
@@ -99,7 +102,8 @@ def _replication(replication: int, geography, params: ParameterTable, names: Seq
 
 
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
-                n_years: int, seed: int, observed_every: int = 1, *, client=None, workers: int | None = None,
+                n_years: int, seed: int, observed_every: int = 1, *, n_xi: int = 1, client=None,
+                workers: int | None = None,
                 scheduler: str | None = None, scheduler_file=None, progress: bool = False,
                 **options) -> pd.DataFrame:
     """Simulate and re-estimate ``n_replications`` panels from the truth ``params``.
@@ -113,7 +117,7 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
     LocalCluster of ``workers`` processes, or an existing cluster).
     """
     task = partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
-                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options))
+                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
     if client is None and workers is None and scheduler is None and scheduler_file is None:
         rows = [task(r) for r in range(n_replications)]
     else:

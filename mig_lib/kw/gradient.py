@@ -378,7 +378,7 @@ def _mix_types(i, running, accumulated, log_count, log_type_weights, d_log_type_
 
 
 @njit(cache=True, parallel=True)
-def _forward_scores_kernel(person_start, home, age_index, location, gap, choice_prob, d_log_choice_prob,
+def _forward_scores_kernel(person_start, home, row, age_index, location, gap, choice_prob, d_log_choice_prob,
                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
                            d_log_type_weights, home_remembered):
     """log L_i and its gradient per person for panels with years between observations."""
@@ -393,7 +393,7 @@ def _forward_scores_kernel(person_start, home, age_index, location, gap, choice_
         for tau in range(n_types):
             running[tau, 0] = -np.inf
             running[tau, 1] = 0.0
-            per_e, d_per_e = _forward_person_tangent(person_start[i], person_start[i + 1], home[i], tau, age_index,
+            per_e, d_per_e = _forward_person_tangent(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
                                                      location, gap, choice_prob, d_log_choice_prob, residual,
                                                      d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
                                                      home_remembered)
@@ -421,9 +421,10 @@ def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log
 
 
 @njit(cache=True)
-def _forward_person_tangent(start, end, h, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
+def _forward_person_tangent(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
                             residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
-    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ.
+    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ
+    (h is the home province, ``row`` the person's (education, home) row of the solved model).
 
     f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L.
     """
@@ -470,19 +471,19 @@ def _forward_person_tangent(start, end, h, tau, age_index, location, gap, choice
                             if mass == 0.0:
                                 continue
                             for j in range(L):
-                                p = choice_prob[tau, h, a, x0, x1, n0, n1, j]
+                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
                                 if p == 0.0:
                                     continue
                                 if j == x0:
                                     _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x0, x1, n0, n1, p,
-                                              d_log_choice_prob[tau, h, a, x0, x1, n0, n1, j])
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
                                 elif j == x1:
                                     _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x1, x0, n1, n0, p,
-                                              d_log_choice_prob[tau, h, a, x0, x1, n0, n1, j])
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
                                 else:
                                     for s in range(M):
                                         _transfer(f, g, f_new, g_new, x0, x1, n0, n1, j, x0, s, n0, p / M,
-                                                  d_log_choice_prob[tau, h, a, x0, x1, n0, n1, j])
+                                                  d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
             f = f_new
             g = g_new
         seen = location[r + 1]
@@ -594,7 +595,7 @@ class ExactScores:
                                                              (panel.n_people, model.n_types, len(names))))
         if likelihood.forward:
             return _forward_scores_kernel(
-                panel.person_start, panel.home, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
+                panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
                 residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
                 log_weights, d_log_weights, likelihood.home_remembered)
         return _person_scores_kernel(

@@ -33,13 +33,17 @@ from numba import njit, prange
 
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.data import PanelArrays
-from mig_lib.kw.model import build_model, eta_points, sigma_eps_points, support_points, wage_age_profile
+from mig_lib.kw.model import (build_model, education_groups, education_wage_levels, eta_points, sigma_eps_points,
+                              support_points, wage_age_profile)
 from mig_lib.kw.solve import solve
 
 #: Parameters that enter wages (or the type mixture) only: changing them never requires
 #: re-solving the dynamic programme.
 WAGE_ONLY_PARAMETERS = ("wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
                         "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4")
+#: Prefix of the education groups' wage levels: income in every province alike, so they add the same
+#: constant to every choice value and never move a choice (wage-only for the likelihood's cache).
+WAGE_LEVEL_PREFIX = "wage_level_"
 MIXTURE_ONLY_PARAMETERS = ("type1_share",)
 
 #: Solutions kept (least recently used dropped): finite differences alternate between a few points.
@@ -186,7 +190,7 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
 # Panels with years between observations: a forward recursion over the unobserved state
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def person_log_likelihoods_forward(person_start, home, age_index, location, gap, choice_prob,
+def person_log_likelihoods_forward(person_start, home, row, age_index, location, gap, choice_prob,
                                    wage_log_density, log_type_weights, home_remembered):
     """log Σ_τ π_τ L_i(θ_τ) per person for panels whose rows may be several years apart.
 
@@ -194,7 +198,8 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
     likelihood sums over every path of states x = (ℓ0, ℓ1, m0, m1) that joins the observations.
     This is the forward recursion of a hidden Markov chain: f_t(x) = P(observations up to t, x_t =
     x), carried one year at a time with the transition of eq 8 and the choice probabilities
-    ``choice_prob[τ, h, a, ℓ0, ℓ1, m0, m1, j]``; at an observed year f is set to zero outside the
+    ``choice_prob[τ, r, a, ℓ0, ℓ1, m0, m1, j]`` (r = the person's (education, home) row, ``row``;
+    ``home`` is the home province); at an observed year f is set to zero outside the
     observed province and multiplied by the wage density of the match m0. The wage-error
     combination e = (η, σ_ε) is fixed for a person, so f carries one column per e. Levels are
     rescaled after every observation and the log scale accumulated, so long panels do not underflow.
@@ -207,8 +212,8 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
     for i in prange(n_people):
         mixture = np.empty(n_types)
         for tau in range(n_types):
-            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], tau, age_index, location, gap,
-                                    choice_prob, wage_log_density, home_remembered)
+            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index, location,
+                                    gap, choice_prob, wage_log_density, home_remembered)
             by_type[i, tau] = _logsumexp(per_e) - np.log(E)
             mixture[tau] = log_type_weights[tau] + by_type[i, tau]
         total[i] = _logsumexp(mixture)
@@ -216,7 +221,7 @@ def person_log_likelihoods_forward(person_start, home, age_index, location, gap,
 
 
 @njit(cache=True)
-def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
+def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
     """log P(observations | type tau, e) of one person for every wage-error combination e."""
     L = choice_prob.shape[3]
     M = choice_prob.shape[5]
@@ -253,7 +258,7 @@ def _forward_person(start, end, h, tau, age_index, location, gap, choice_prob, w
                             if mass == 0.0:
                                 continue
                             for j in range(L):
-                                p = choice_prob[tau, h, a, x0, x1, n0, n1, j]
+                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
                                 if j == x0:
                                     for e in range(E):
                                         g[x0, x1, n0, n1, e] += p * f[x0, x1, n0, n1, e]
@@ -349,10 +354,22 @@ class KWLikelihood:
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
-                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None):
+                 n_nu: int = 3, home_remembered: bool = True, forward: bool | None = None, n_xi: int = 1):
         self.geography, self.panel, self.params = geography, panel, params
         self.ages = np.asarray(list(ages), dtype=np.int64)
         self.n_nu = int(n_nu)
+        self.n_xi = int(n_xi)
+        groups = education_groups(params)
+        if len(groups) > 1 and (panel.education is None or tuple(panel.education_groups) != tuple(groups)):
+            raise ParameterError(
+                f"the parameter table has education groups {groups} but the panel "
+                + ("has no 'education' column" if panel.education is None
+                   else f"numbers the groups {tuple(panel.education_groups)}")
+                + f": build it with panel_arrays(..., education_groups={groups!r})")
+        education = np.zeros(panel.n_people, dtype=np.int64) if len(groups) == 1 else panel.education
+        self.education = education
+        #: per person, the row of the model's (education, home) axis
+        self.row = education * geography.n + panel.home
         if tuple(panel.provinces) != tuple(geography.codes):
             raise ParameterError(f"panel provinces {panel.provinces} differ from the geography's {geography.codes}")
         outside = (panel.age < self.ages[0]) | (panel.age > self.ages[-1])
@@ -378,7 +395,7 @@ class KWLikelihood:
         self._row_person = np.repeat(np.arange(panel.n_people), np.diff(panel.person_start))
         # (row, m0, m1) triples the likelihood can reach: before any move l1 == l0 and m1 == m0
         rows = self.choice_rows
-        m = self.n_nu
+        m = self.n_nu * self.n_xi
         pairs = [(m0, m1) for m0 in range(m) for m1 in range(m)]
         never_moved = self.previous[rows] == panel.location[rows]
         keep = [(r, a, b) for r, fresh in zip(rows, never_moved) for a, b in pairs if not fresh or a == b]
@@ -387,7 +404,8 @@ class KWLikelihood:
     # -- choices ------------------------------------------------------------------------------
     def _choice_key(self, table: ParameterTable) -> tuple:
         skip = set(WAGE_ONLY_PARAMETERS) | set(MIXTURE_ONLY_PARAMETERS)
-        return tuple(sorted((k, float(v)) for k, v in table.values.items() if k not in skip))
+        return tuple(sorted((k, float(v)) for k, v in table.values.items()
+                            if k not in skip and not k.startswith(WAGE_LEVEL_PREFIX)))
 
     def table(self, values: ParameterTable | Mapping[str, float]) -> ParameterTable:
         """The parameter table at ``values`` (a table is used as it is; a mapping overrides ``params``)."""
@@ -395,7 +413,7 @@ class KWLikelihood:
 
     def build_model(self, values: ParameterTable | Mapping[str, float]):
         return build_model(self.geography, params=self.table(values), ages=range(self.ages[0], self.ages[-1] + 1),
-                           n_nu=self.n_nu, n_xi=1)
+                           n_nu=self.n_nu, n_xi=self.n_xi)
 
     def choice_requests(self, n_types: int):
         """The (type, home, age index, ℓ0, ℓ1, m0, m1, choice) states whose choice probability the
@@ -403,7 +421,7 @@ class KWLikelihood:
         r, m0, m1 = (np.tile(col, n_types) for col in self._reachable.T)
         tau = np.repeat(np.arange(n_types), len(self._reachable))
         p = self.panel
-        state = (tau, p.home[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
+        state = (tau, self.row[self._row_person[r]], self.age_index[r], p.location[r], self.previous[r], m0, m1,
                  p.choice[r])
         return state, (r, tau, m0, m1)
 
@@ -419,7 +437,8 @@ class KWLikelihood:
         out[where] = solution.log_choice_probability(*state)
         return out
 
-    def _choice_log_prob(self, table: ParameterTable):
+    def _choice_log_prob(self, values: ParameterTable | Mapping[str, float]):
+        table = self.table(values)
         key = self._choice_key(table)
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -434,19 +453,23 @@ class KWLikelihood:
 
     # -- wages --------------------------------------------------------------------------------
     def wage_log_density(self, values: Mapping[str, float]) -> np.ndarray:
-        """(R, n_ν, n_η·n_σ) log normal density of each observed wage (eq 10); 0 if missing.
+        """(R, M, n_η·n_σ) log normal density of each observed wage (eq 10) for each match index
+        m (whose wage part is ν[m // n_ξ]: the preference match ξ is not in the wage); 0 if missing.
 
-        Support points and the age profile come from the part-1 model module, so the density
-        uses exactly the wage equation the simulator draws from.
+        Support points, the age profile and the education groups' wage levels come from the part-1
+        model module, so the density uses exactly the wage equation the simulator draws from.
         """
-        return wage_log_density(*self.wage_inputs(values))
+        residual, nu, eta, sigma = self.wage_inputs(values)
+        return wage_log_density(residual, np.repeat(nu, self.n_xi), eta, sigma)
 
     def wage_inputs(self, values: ParameterTable | Mapping[str, float]):
-        """(residual, ν per match, η points, σ_ε points): the wage minus μ_ℓ0 and G(age) on every row,
+        """(residual, ν points, η points, σ_ε points): the wage minus μ_ℓ0, G(age) and the person's
+        education wage level on every row,
         and the support points of the wage components, at ``values``."""
         table = self.table(values)
         p = self.panel
-        mean = self.geography.mean_income[p.location] + wage_age_profile(table, p.age)
+        level = education_wage_levels(table)[self.education][self._row_person]
+        mean = self.geography.mean_income[p.location] + wage_age_profile(table, p.age) + level
         nu = support_points(table["nu_sd"], self.n_nu)
         return p.wage - mean, nu, eta_points(table), sigma_eps_points(table)
 
@@ -464,12 +487,12 @@ class KWLikelihood:
         weights = self.log_type_weights(table)
         if self.forward:
             total, per_type = person_log_likelihoods_forward(
-                self.panel.person_start, self.panel.home, self.age_index, self.panel.location, self.panel.gap,
+                self.panel.person_start, self.panel.home, self.row, self.age_index, self.panel.location, self.panel.gap,
                 cached.choice_log_prob, wage, weights, self.home_remembered)
             return (total, per_type) if by_type else total
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
-            cached.choice_log_prob, wage, weights, self.n_nu)
+            cached.choice_log_prob, wage, weights, self.n_nu * self.n_xi)
         return (total, per_type) if by_type else total
 
     def loglik(self, values: ParameterTable | Mapping[str, float]) -> float:
@@ -482,18 +505,22 @@ class KWLikelihood:
 
 
 #: Table parameters the panel likelihood never estimates: β is fixed as in KW 2011 (the discount
-#: factor is notoriously weakly identified in dynamic discrete choice), ξ is off (n_ξ = 1).
-FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)",
-                    "xi_sd": "the preference match xi is off (n_xi = 1)"}
+#: factor is notoriously weakly identified in dynamic discrete choice).
+FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)"}
 
 
-def estimable_parameters(geography, params: ParameterTable) -> tuple[list[str], dict[str, str]]:
+def estimable_parameters(geography, params: ParameterTable, n_xi: int = 1) -> tuple[list[str], dict[str, str]]:
     """The parameters a panel on this geography can identify, and why the others are left out.
+
+    ``n_xi`` is the number of points of the preference match ξ: with 1 (off) its s.d. is not
+    in the model.
 
     A term whose regressor does not vary in the geography (no two provinces share a dialect
     group; no two provinces are adjacent) cannot be estimated: it is reported, not silently fixed.
     """
     excluded = dict(FIXED_PARAMETERS)
+    if n_xi == 1:
+        excluded["xi_sd"] = "the preference match xi is off (n_xi = 1)"
     same = geography.same_dialect() & ~np.eye(geography.n, dtype=bool)
     if not same.any():
         excluded["dialect_premium"] = "no two provinces of this geography share a dialect group"

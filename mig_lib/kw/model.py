@@ -1,22 +1,54 @@
 """The Kennan-Walker location-choice model for China's provinces: parameters and model primitives.
 
-A person with home (hukou) province h and unobserved type tau lives, at each age, in a state
+A person with home (hukou) province h, education group e and unobserved type tau lives, at each age, in a state
 x = (l0, l1, m0, m1): current province l0, previous province l1 (l1 == l0 means "no other remembered
 province"), and the location-match draws remembered at l0 and at l1.  Each year they choose the
 province j to live in next year.  Timing follows Kennan and Walker (2011): the period payoff is
 earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
 
-    u_h(x, j) = alpha0 * (mu_{l0} + rho_{l0} + nu_{m0}) + xi_{m0} + home premium * 1{l0 = h}
+    u_{e,h}(x, j) = alpha0 * (mu_{l0} + rho_{l0} + rho^E_{e,l0} + delta_e + nu_{m0}) + xi_{m0}
+                + home premium * 1{l0 = h}
                 + dialect premium * 1{l0 != h, same dialect group as h}
                 + a_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_h h_{l0}   (amenity_utility)
                 - Delta_tau(x, j)
-    Delta_tau(x, j) = [gamma0_tau + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
+    Delta_{tau,e}(x, j) = [gamma0_tau + gamma0_e + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
                        + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}
                        - gamma_{C,tau} C(h, j)] * 1{j != l0}
 
 After the last model age the person stays where they are forever (``terminal="stay"``): the value
 of ending at (l, m) is u(l, m) / (1 - beta), so a move at the last age is worth what it is worth
 forever after, not one year's flow (which would make the last age a moving spike).
+
+Education groups (the draft's section 5.2). Education is observed per person, like the home
+province, so it lives on the same axis of the model's arrays as home: row r = e * L + h of
+``location_utility`` (R, L), ``moving_cost`` (T, R, L, L) and ``terminal_value`` (R, L, M) is the
+pair (education e, home h); rows 0..L-1 are the first (base) group, so a one-group model has the
+old shapes. The unobserved types stay on their own axis, the one the likelihood mixes over.
+Each group after the base has two parameters (see ``education_groups``):
+
+* ``wage_level_<e>`` (delta_e): the group's wage level, an education term of G(X_i, a, t) in the
+  wage (draft eq 7): it enters the wage and its density (likelihood eq 10), and income in
+  utility (``location_utility``, hence ``terminal_value``); being the same in every province it
+  adds the same constant to every choice value, so it never moves a choice;
+* ``gamma0_<e>`` (gamma0_e): the group's shift of the moving-cost intercept; it enters
+  ``moving_cost`` (and nothing else).
+
+``group_welfare`` (G, L) is local welfare paid to one education group only (the draft's talent
+subsidy, section 4.1.5): income in utility of that group's rows, never in wages.
+
+Where each parameter enters (for derivatives: every effect flows through these arrays and the
+wage log density of :mod:`mig_lib.kw.likelihood`):
+
+* ``location_utility`` (and through it ``terminal_value``): alpha_income (times mu + rho +
+  rho^E + delta_e), home_premium, dialect_premium, alpha_rent, alpha_house_price,
+  alpha_amenity_<name>, amenity_<code>, wage_level_<e> (times alpha_income);
+* ``match_utility`` (and ``terminal_value``): alpha_income (times nu), nu_sd, xi_sd (n_xi > 1);
+* ``moving_cost``: gamma0_type1, gamma0_type2, gamma0_<e>, gamma_distance, gamma_adjacent,
+  gamma_population, gamma_hukou, gamma_culture, gamma_culture_type2;
+* ``age_cost``: gamma_age; the return discount (a scalar of the kernels): gamma_previous;
+  ``terminal_value`` and every continuation: beta;
+* the wage log density only: wage_age_slope, wage_age_curvature, eta_1..3, sigma_eps_1..4,
+  nu_sd (through nu), wage_level_<e>; the type mixture only: type1_share.
 
 The match index m combines the wage match nu (n_nu points) and the optional preference match xi
 (n_xi points): m = s_nu * n_xi + s_xi, n_match = n_nu * n_xi equally likely combinations.  The wage
@@ -43,13 +75,15 @@ AGE_ORIGIN = 20
 #: last age's flow utility every year, discounted: no end-of-life moving spike) or "none" (v = 0).
 TERMINAL_VALUES = ("stay", "none")
 N_TYPES = 2
+#: The book's education groups: the first is the base group (no parameters of its own).
+EDUCATION_GROUPS = ("below_college", "college")
 N_ETA = 7
 N_SIGMA_EPS = 4
 KM_PER_DISTANCE_UNIT = 1000.0
 KM_PER_MILE = 1.609344
 
 
-def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
+def default_parameters(amenity_names=(), province_effects=(), education=EDUCATION_GROUPS) -> ParameterTable:
     """The model's parameter table (name, value, lower, upper, paper symbol, meaning).
 
     Values marked KW are Kennan and Walker (2011, Table II col. 1) estimates for U.S. interstate moves
@@ -59,12 +93,25 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
     ``amenity_names`` adds a coefficient ``alpha_amenity_<name>`` per amenity covariate of a loaded
     amenity table; ``province_effects`` (province codes) adds an amenity fixed effect
     ``amenity_<code>`` for each, the first code being the normalisation (a_j = 0, not in the table).
+    ``education`` names the education groups (draft section 5.2), the first being the base: each
+    other group gets a wage level ``wage_level_<group>`` and a moving-cost intercept shift
+    ``gamma0_<group>``; ``education=("all",)`` is the model without education groups.
     """
+    education = _checked_groups(education)
     extra = [(f"alpha_amenity_{name}", 0.0, -10.0, 10.0, rf"\alpha_{{Y,\mathrm{{{name}}}}}",
               f"utility per unit of the amenity indicator {name} (illustrative: 0)") for name in amenity_names]
     extra += [(f"amenity_{code}", 0.0, -10.0, 10.0, rf"a_{{\mathrm{{{code}}}}}",
                f"amenity fixed effect of {code}, relative to {province_effects[0]} (illustrative: 0)")
               for code in list(province_effects)[1:]]
+    for group in education[1:]:
+        label = group.replace("_", " ")
+        extra += [(f"wage_level_{group}", 1.5 if group == "college" else 0.0, -10.0, 10.0,
+                   rf"\delta_{{\mathrm{{{_short(group)}}}}}",
+                   f"wage level of the {label} group relative to {education[0].replace('_', ' ')}, 10,000 yuan a year "
+                   "(education term of G(X_i, a, t); illustrative)"),
+                  (f"gamma0_{group}", -0.8 if group == "college" else 0.0, -10.0, 10.0,
+                   rf"\gamma_{{0,\mathrm{{{_short(group)}}}}}",
+                   f"shift of the moving-cost intercept for the {label} group (illustrative)")]
     return ParameterTable([
         ("beta", 0.95, 0.0, 0.999, r"\beta", "discount factor (KW: 0.95)"),
         ("alpha_income", 0.15, 0.0, 5.0, r"\alpha_0",
@@ -94,7 +141,7 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
         ("gamma_culture_type2", 0.0, -5.0, 10.0, r"\gamma_{C,2}",
          "type 2 (no attachment): adaptation-cost reduction per unit of C(h, j) (illustrative: 0)"),
         ("nu_sd", 0.60, 0.0, 10.0, r"\sigma_\nu", "s.d. of the location match nu, 10,000 yuan (illustrative)"),
-        ("xi_sd", 0.30, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
+        ("xi_sd", 0.10, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
@@ -109,6 +156,39 @@ def default_parameters(amenity_names=(), province_effects=()) -> ParameterTable:
         ("sigma_eps_3", 0.60, 0.01, 10.0, r"\sigma_\varepsilon(3)", "transitory-wage s.d., support point 3 of 4 (illustrative)"),
         ("sigma_eps_4", 0.80, 0.01, 10.0, r"\sigma_\varepsilon(4)", "transitory-wage s.d., support point 4 of 4 (illustrative)"),
     ] + extra)
+
+
+def _short(group: str) -> str:
+    return {"college": "col", "below_college": "bc"}.get(group, group.replace("_", r"\_"))
+
+
+def _checked_groups(education) -> tuple[str, ...]:
+    groups = (education,) if isinstance(education, str) else tuple(education)
+    if (not groups or any(not isinstance(g, str) or not g.isidentifier() for g in groups)
+            or len(set(groups)) != len(groups)):
+        raise ParameterError(f"argument 'education' = {education!r} is not allowed: expected distinct group names "
+                             "(identifiers), the first being the base group, e.g. ('below_college', 'college')")
+    return groups
+
+
+def education_groups(params: ParameterTable) -> tuple[str, ...]:
+    """The education groups of a parameter table: the base group, then every group with a
+    ``wage_level_<group>`` parameter (a table without them has one group, "all")."""
+    others = tuple(n[len("wage_level_"):] for n in params.names if n.startswith("wage_level_"))
+    if not others:
+        return ("all",)
+    base = EDUCATION_GROUPS[0] if EDUCATION_GROUPS[0] not in others else "base"
+    return (base,) + others
+
+
+def education_wage_levels(params: ParameterTable) -> np.ndarray:
+    """(G,) delta_e, the wage level of each education group (0 for the base group)."""
+    return np.array([0.0] + [params[f"wage_level_{g}"] for g in education_groups(params)[1:]])
+
+
+def education_cost_shifts(params: ParameterTable) -> np.ndarray:
+    """(G,) gamma0_e, the moving-cost intercept shift of each education group (0 for the base group)."""
+    return np.array([0.0] + [params[f"gamma0_{g}"] for g in education_groups(params)[1:]])
 
 
 def amenity_utility(geography: Geography, params: ParameterTable) -> np.ndarray:
@@ -152,9 +232,12 @@ class KWModel:
     nu_points: np.ndarray        # (n_nu,) 10,000 yuan
     xi_points: np.ndarray        # (n_xi,) utils
     match_utility: np.ndarray    # (M,) alpha0 * nu[s_nu] + xi[s_xi], m = s_nu * n_xi + s_xi
-    location_utility: np.ndarray  # (H, L) utility of home h living in l (income, home, dialect, amenity)
+    location_utility: np.ndarray  # (H, L) utility of row r = (education e, home h) living in l (income, home,
+                                  # dialect, amenity); H = G * L rows, r = e * L + h
     moving_cost: np.ndarray      # (T, H, L, L) cost of l0 -> j without age term and return discount
     terminal: str = "stay"       # see TERMINAL_VALUES
+    education: tuple = ("all",)  # education group names, the first the base (see ``education_groups``)
+    group_welfare: np.ndarray | None = None  # (G, L) welfare paid to one education group only; None: 0
 
     @property
     def n_locations(self) -> int:
@@ -163,6 +246,24 @@ class KWModel:
     @property
     def n_homes(self) -> int:
         return self.location_utility.shape[0]
+
+    @property
+    def n_education(self) -> int:
+        return len(self.education)
+
+    @property
+    def home_of_row(self) -> np.ndarray:
+        """(H,) the home province of each row of the (education, home) axis."""
+        return np.arange(self.n_homes) % self.n_locations
+
+    @property
+    def education_of_row(self) -> np.ndarray:
+        """(H,) the education group index of each row of the (education, home) axis."""
+        return np.arange(self.n_homes) // self.n_locations
+
+    def row_index(self, education, home) -> np.ndarray:
+        """Row of the (education, home) axis for education group indices and home provinces."""
+        return np.asarray(education, dtype=np.int64) * self.n_locations + np.asarray(home, dtype=np.int64)
 
     @property
     def n_types(self) -> int:
@@ -187,7 +288,7 @@ class KWModel:
 
     @property
     def terminal_value(self) -> np.ndarray:
-        """(H, L, M) value after the last age of living in l with match m (home h).
+        """(H, L, M) value after the last age of living in l with match m (row h = (education, home)).
 
         "stay": u/(1 - beta), the flow utility of the last age received every year forever (no
         move is possible after the last age, so no moving cost); "none": 0.
@@ -208,21 +309,23 @@ class KWModel:
 
     @property
     def n_states(self) -> int:
-        """Number of (type, home, age, l0, l1, m0, m1) states."""
+        """Number of (type, education and home, age, l0, l1, m0, m1) states."""
         L, M = self.n_locations, self.n_match
         return self.n_types * self.n_homes * self.n_ages * L * L * M * M
 
     def with_params(self, **values) -> "KWModel":
         """The same model with some parameters changed."""
         return build_model(self.geography, self.params.with_values(**values), ages=self.ages,
-                           n_nu=self.n_nu, n_xi=self.n_xi, terminal=self.terminal)
+                           n_nu=self.n_nu, n_xi=self.n_xi, terminal=self.terminal, group_welfare=self.group_welfare)
 
 
 def build_model(geography: Geography, params: ParameterTable | None = None, ages=AGES_DEFAULT,
-                n_nu: int = 3, n_xi: int = 1, terminal: str = "stay") -> KWModel:
+                n_nu: int = 3, n_xi: int = 1, terminal: str = "stay", group_welfare=None) -> KWModel:
     """Precompute the arrays of the model for a geography and a parameter table.
 
-    ``terminal`` says what follows the last age (see ``TERMINAL_VALUES``).
+    ``terminal`` says what follows the last age (see ``TERMINAL_VALUES``). The education groups
+    are the table's (:func:`education_groups`); ``group_welfare`` (G, L) adds local welfare paid
+    only to one education group (the talent subsidy), in 10,000 yuan a year.
     """
     params = default_parameters() if params is None else params
     if terminal not in TERMINAL_VALUES:
@@ -246,6 +349,19 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
     welfare = np.zeros(L) if geography.local_welfare is None else np.asarray(geography.local_welfare, dtype=float)
     location_utility = (p["alpha_income"] * (geography.mean_income + welfare)[None, :] + p["home_premium"] * home
                         + p["dialect_premium"] * same_dialect_away + amenity_utility(geography, p)[None, :])
+    # education groups: rows e * L + h; the group's wage level is income in every province and its
+    # targeted welfare income where it is paid
+    groups = education_groups(p)
+    G = len(groups)
+    if group_welfare is None:
+        targeted = np.zeros((G, L))
+    else:
+        targeted = np.asarray(group_welfare, dtype=float)
+        if targeted.shape != (G, L) or not np.all(np.isfinite(targeted)):
+            raise ParameterError(f"argument 'group_welfare' is not allowed: expected finite numbers of shape ({G}, {L}) "
+                                 f"(education groups {groups} x provinces), got shape {targeted.shape}")
+    group_income = education_wage_levels(p)[:, None] + targeted                       # [e, l]
+    location_utility = (location_utility[None, :, :] + p["alpha_income"] * group_income[:, None, :]).reshape(G * L, L)
 
     # cost[tau, h, l0, j]; types differ only in the intercept, homes only in the hukou friction
     common = (p["gamma_distance"] * geography.distance_km / KM_PER_DISTANCE_UNIT
@@ -261,10 +377,15 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
     cost = (intercepts[:, None, None, None] + common[None, None, :, :] + hukou[None, :, None, :]
             - culture[:, :, None, :])
     cost = cost * ~home[None, None, :, :]  # no cost of staying (j == l0)
+    # [tau, e * L + h, l0, j]: the group's intercept shift, paid on every move
+    shifts = education_cost_shifts(p)
+    cost = (cost[:, None] + shifts[None, :, None, None, None] * ~home[None, None, None, :, :]).reshape(
+        cost.shape[0], G * L, L, L)
     return KWModel(geography=geography, params=params, ages=ages, n_nu=int(n_nu), n_xi=int(n_xi),
                    nu_points=nu, xi_points=xi, match_utility=match_utility,
                    location_utility=np.ascontiguousarray(location_utility, dtype=np.float64),
-                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64), terminal=terminal)
+                   moving_cost=np.ascontiguousarray(cost, dtype=np.float64), terminal=terminal,
+                   education=groups, group_welfare=None if group_welfare is None else targeted)
 
 
 def eta_points(params: ParameterTable) -> np.ndarray:

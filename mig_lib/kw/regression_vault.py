@@ -102,7 +102,9 @@ def summarise(geography: Geography, table: ParameterTable, panel: pd.DataFrame) 
     weights = np.cos(np.arange(flat.size))   # fixed weights: a permuted or shifted state changes the sum
     picks = np.unique(np.linspace(0, flat.size - 1, 7).astype(int))
     probabilities = [solution.choice_probabilities(tau, 0, 0, 0, 0, 0, 0)[0] for tau in range(model.n_types)]
-    arrays = panel_arrays(panel, geography.codes, (VAULT_AGES[0], VAULT_AGES[-1]))
+    groups = kw_model.education_groups(table)
+    arrays = panel_arrays(panel, geography.codes, (VAULT_AGES[0], VAULT_AGES[-1]),
+                          education_groups=groups if len(groups) > 1 else None)
     likelihood = KWLikelihood(geography, arrays, table, ages=VAULT_AGES)
     per_person = likelihood.loglik_per_person(table)
     return {

@@ -9,7 +9,7 @@ would run longer than :data:`WARN_SECONDS`.
 
 Memory (8-byte floats) at its peak, during one likelihood evaluation that re-solves the model:
 
-* the value function V, one per solve: types × homes × ages × L² × M², M = n_nu · n_xi;
+* the value function V, one per solve: types × (education groups × homes) × ages × L² × M², M = n_nu · n_xi;
 * the choice values of every reachable (row, match at ℓ0, match at ℓ1) triple and type, an
   (N, L) array and its log-sum-exp (N ≤ rows × M² × types), built while the log choice
   probabilities are extracted;
@@ -127,16 +127,17 @@ def machine_memory_bytes() -> int:
 def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_params: int,
                             n_choice_params: int | None = None, n_nu: int = 3, n_xi: int = 1,
                             n_ages: int = 40, nelder_mead_check: bool = True,
-                            n_estimates: int = 1) -> KWResources:
+                            n_estimates: int = 1, n_education: int = 2) -> KWResources:
     """Memory and evaluations of ``n_estimates`` maximum-likelihood runs (see the module docstring).
 
     ``n_choice_params`` (default: all of ``n_params``) is how many estimated parameters move
-    choices: only finite differences in those re-solve the model.
+    choices: only finite differences in those re-solve the model. ``n_education`` education
+    groups (the book's two by default) multiply the homes axis of V.
     """
     n_choice_params = n_params if n_choice_params is None else n_choice_params
     rows = n_people * n_years
     match = n_nu * n_xi
-    homes = n_provinces
+    homes = n_education * n_provinces
     states = N_TYPES * homes * n_ages * n_provinces ** 2 * match ** 2
     triples = rows * match ** 2 * N_TYPES
     bytes_values = states * FLOAT_BYTES

@@ -1,9 +1,10 @@
 """Simulated life histories from a solved Kennan-Walker model, and the statistics of their moves.
 
 Each person draws a home province (population-weighted unless given), an unobserved type, a person
-effect eta (7 points), a transitory-wage s.d. sigma_eps (4 values) and a match draw at home; then,
-age by age, chooses next year's province from the model's logit probabilities, earns
-w = mu_{l0} + nu + G(age) + eta + eps where they live, and updates the state by eq (8).
+effect eta (7 points), a transitory-wage s.d. sigma_eps (4 values), a match draw at home and an
+education group (observed; equal shares unless given); then, age by age, chooses next year's
+province from the model's logit probabilities, earns w = mu_{l0} + nu + G(age) + delta_e + eta + eps
+where they live, and updates the state by eq (8).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mig_lib.core import ParameterError
-from mig_lib.kw.model import eta_points, sigma_eps_points, wage_age_profile
+from mig_lib.kw.model import education_wage_levels, eta_points, sigma_eps_points, wage_age_profile
 from mig_lib.kw.solve import KWSolution
 
 
@@ -21,12 +22,14 @@ def draw_homes(population: np.ndarray, n_people: int, rng: np.random.Generator) 
     return rng.choice(len(population), size=n_people, p=population / population.sum())
 
 
-def simulate_panel(solution: KWSolution, n_people: int, seed: int, homes=None) -> pd.DataFrame:
+def simulate_panel(solution: KWSolution, n_people: int, seed: int, homes=None, education=None) -> pd.DataFrame:
     """Simulate ``n_people`` life histories over the model's ages; one row per person and age.
 
     ``homes``: None (population-weighted draws) or an int array of home indices (length n_people).
-    Columns: person, home, type, age, age_index, location (l0), previous (l1), match_here (m0),
-    match_previous (m1), nu, eta, sigma_eps, wage, choice, moved, return_home.
+    ``education``: None (each of the model's education groups with equal probability: a design of
+    the simulated sample, not a fact about China) or an int array of group indices.
+    Columns: person, home, education (group name), type, age, age_index, location (l0), previous
+    (l1), match_here (m0), match_previous (m1), nu, eta, sigma_eps, wage, choice, moved, return_home.
     """
     if not isinstance(n_people, (int, np.integer)) or n_people < 1:
         raise ParameterError(f"argument 'n_people' = {n_people!r} is not allowed: expected a positive integer")
@@ -46,6 +49,19 @@ def simulate_panel(solution: KWSolution, n_people: int, seed: int, homes=None) -
     choice_uniform = rng.random((A, n_people))
     match_draws = rng.integers(0, M, size=(A + 1, n_people))
     eps = rng.standard_normal((A, n_people)) * sigma_eps
+    G = model.n_education
+    # drawn last, so that the other draws do not depend on the number of groups
+    drawn = rng.integers(0, G, n_people)
+    if education is None:
+        group = drawn
+    else:
+        group = np.asarray(education, dtype=np.int64).reshape(-1)
+        if group.shape[0] != n_people or group.min() < 0 or group.max() >= G:
+            raise ParameterError(f"argument 'education' is not allowed: expected {n_people} education group indices "
+                                 f"in [0, {G - 1}] (groups {model.education})")
+    row = model.row_index(group, home)
+    group_names = np.asarray(model.education, dtype=object)[group]
+    wage_level = education_wage_levels(params)[group]
     age_profile = wage_age_profile(params, model.ages)
     nu_of_match = model.nu_of_match
 
@@ -55,13 +71,13 @@ def simulate_panel(solution: KWSolution, n_people: int, seed: int, homes=None) -
     m1 = m0.copy()
     frames = []
     for a in range(A):
-        probs = solution.choice_probabilities(person_type, home, np.full(n_people, a), l0, l1, m0, m1)
+        probs = solution.choice_probabilities(person_type, row, np.full(n_people, a), l0, l1, m0, m1)
         cdf = np.cumsum(probs, axis=1)
         choice = np.minimum((cdf < choice_uniform[a][:, None] * cdf[:, -1:]).sum(axis=1), L - 1)
-        wage = model.geography.mean_income[l0] + nu_of_match[m0] + age_profile[a] + eta + eps[a]
+        wage = model.geography.mean_income[l0] + nu_of_match[m0] + age_profile[a] + wage_level + eta + eps[a]
         moved = choice != l0
         frames.append(pd.DataFrame({
-            "person": np.arange(n_people), "home": home, "type": person_type + 1, "age": model.ages[a],
+            "person": np.arange(n_people), "home": home, "education": group_names, "type": person_type + 1, "age": model.ages[a],
             "age_index": a, "location": l0, "previous": l1, "match_here": m0, "match_previous": m1,
             "nu": nu_of_match[m0], "eta": eta, "sigma_eps": sigma_eps, "wage": wage, "choice": choice,
             "moved": moved, "return_home": moved & (choice == home),

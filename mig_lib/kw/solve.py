@@ -72,11 +72,29 @@ class KWSolution:
 
     def log_choice_probability(self, tau, home, age_index, l0, l1, m0, m1, choice) -> np.ndarray:
         """(N,) log rho(x, choice) at N states, for likelihoods."""
-        values = self.choice_values(tau, home, age_index, l0, l1, m0, m1)
-        choice = np.asarray(choice, dtype=np.int64).reshape(-1)
-        if choice.shape[0] != values.shape[0] or np.any((choice < 0) | (choice >= values.shape[1])):
-            raise ParameterError(f"argument 'choice' is not allowed: expected {values.shape[0]} province indices in [0, {values.shape[1] - 1}]")
-        return values[np.arange(len(choice)), choice] - logsumexp(values, axis=1)
+        states = _as_state_arrays(self, tau, home, age_index, l0, l1, m0, m1)
+        choice = np.ascontiguousarray(np.asarray(choice, dtype=np.int64).reshape(-1))
+        L = self.model.n_locations
+        if choice.shape[0] != states[0].shape[0] or np.any((choice < 0) | (choice >= L)):
+            raise ParameterError(f"argument 'choice' is not allowed: expected {states[0].shape[0]} province indices in "
+                                 f"[0, {L - 1}]")
+        return _log_choice_probability_batch(*self._kernel_args(), *states, choice)
+
+    def at_home_choice_probabilities(self, tau: int = 0, education: int = 0, age_index: int = 0,
+                                     match: int | None = None) -> np.ndarray:
+        """(L, L) choice probabilities of a person at home who has never moved, one row per home h:
+        state (l0 = l1 = h, the same match m at both), of type ``tau`` and education group index
+        ``education``, at the model's age ``ages[age_index]``; ``match`` defaults to the middle draw."""
+        model = self.model
+        L, M = model.n_locations, model.n_match
+        match = M // 2 if match is None else match
+        for name, value, bound in (("tau", tau, model.n_types), ("education", education, model.n_education),
+                                   ("age_index", age_index, model.n_ages), ("match", match, M)):
+            if not isinstance(value, (int, np.integer)) or not 0 <= value < bound:
+                raise ParameterError(f"argument '{name}' = {value!r} is not allowed: expected an integer in [0, {bound - 1}]")
+        homes = np.arange(L)
+        return self.choice_probabilities(np.full(L, tau), model.row_index(np.full(L, education), homes),
+                                         np.full(L, age_index), homes, homes, np.full(L, match), np.full(L, match))
 
     def all_choice_probabilities(self, max_entries: int = 50_000_000) -> np.ndarray:
         """Every choice probability, shape V.shape + (L,). Only for small problems (memory!)."""
@@ -220,6 +238,36 @@ def _choice_values_batch(V, terminal, location_utility, match_utility, moving_co
             back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
             back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
             out[i, l1] = base + back
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _log_choice_probability_batch(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta,
+                                  return_discount, tau, home, age_index, l0s, l1s, m0s, m1s, choices):
+    """log rho(x, choice) at N states: the choice values of :func:`_choice_values_batch` and their
+    log-sum-exp in one pass, without the (N, L) array (the likelihood's hot loop)."""
+    N = tau.shape[0]
+    A = V.shape[2]
+    L = V.shape[3]
+    out = np.empty(N)
+    for i in prange(N):
+        t, h, a, l0, l1, m0, m1 = tau[i], home[i], age_index[i], l0s[i], l1s[i], m0s[i], m1s[i]
+        row = np.empty(L)
+        _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+        last = a == A - 1
+        row[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
+        if l1 != l0:
+            back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+            back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
+            row[l1] = back
+        top = row[0]
+        for j in range(1, L):
+            if row[j] > top:
+                top = row[j]
+        total = 0.0
+        for j in range(L):
+            total += math.exp(row[j] - top)
+        out[i] = row[choices[i]] - top - math.log(total)
     return out
 
 

@@ -11,7 +11,7 @@ from mig_lib.core import ParameterError
 from mig_lib.kw.data import panel_arrays, panel_from_simulation, validate_panel
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.likelihood import KWLikelihood
-from mig_lib.kw.model import default_parameters
+from mig_lib.kw.model import EDUCATION_GROUPS, default_parameters
 
 TINY = ["BJ", "SH", "GD"]
 COLUMNS = ["person", "year", "age", "province", "wage", "home"]
@@ -22,8 +22,15 @@ def geo():
     return load_china(TINY)
 
 
+def frame_of(rows):
+    """Rows as a panel frame; people from GD are in the college group (both groups in every panel)."""
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["education"] = np.where(frame["home"] == "GD", "college", "below_college")
+    return frame
+
+
 def annual_panel(rows):
-    return panel_arrays(pd.DataFrame(rows, columns=COLUMNS), TINY, (20, 59))
+    return panel_arrays(frame_of(rows), TINY, (20, 59), education_groups=EDUCATION_GROUPS)
 
 
 def test_forward_recursion_equals_the_annual_kernel_on_annual_panels(geo):
@@ -33,9 +40,12 @@ def test_forward_recursion_equals_the_annual_kernel_on_annual_panels(geo):
             for t, loc in enumerate(path)]
     panel = annual_panel(rows)
     values = default_parameters().with_values(type1_share=0.3, gamma0_type1=2.0, gamma_previous=1.2).values
-    draws = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60)).loglik_per_person(values)
-    forward = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), forward=True).loglik_per_person(values)
-    np.testing.assert_allclose(forward, draws, rtol=1e-11)
+    for n_nu, n_xi in ((3, 1), (2, 2)):   # and with the preference match on
+        draws = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), n_nu=n_nu,
+                             n_xi=n_xi).loglik_per_person(values)
+        forward = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), forward=True, n_nu=n_nu,
+                               n_xi=n_xi).loglik_per_person(values)
+        np.testing.assert_allclose(forward, draws, rtol=1e-11)
 
 
 def test_biennial_likelihood_equals_enumeration_of_the_missing_years(geo):
@@ -46,7 +56,7 @@ def test_biennial_likelihood_equals_enumeration_of_the_missing_years(geo):
               2: ("GD", [("GD", 5.1), ("GD", np.nan)])}
     rows = [(p, 2010 + 2 * t, 24 + 2 * t, loc, w, home) for p, (home, seen) in people.items()
             for t, (loc, w) in enumerate(seen)]
-    biennial = panel_arrays(pd.DataFrame(rows, columns=COLUMNS), TINY, (20, 59), observed_every=2)
+    biennial = panel_arrays(frame_of(rows), TINY, (20, 59), observed_every=2, education_groups=EDUCATION_GROUPS)
     values = default_parameters().with_values(type1_share=0.4, gamma0_type1=1.5, gamma0_type2=2.5,
                                               alpha_income=0.3).values
     ours = KWLikelihood(geo, biennial, default_parameters(), ages=range(20, 60)).loglik_per_person(values)

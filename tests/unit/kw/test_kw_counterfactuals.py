@@ -51,9 +51,17 @@ def test_policies_move_migration_the_expected_way(results):
     # a richer Hebei attracts a larger share of the moves
     assert table.loc["income_rise", "share_to_HE"] > table.loc["baseline", "share_to_HE"]
     # a residence subsidy is income for choices exactly like a mean-income rise of the same size
-    assert table.loc["talent_subsidy", "migration_rate"] == table.loc["income_rise", "migration_rate"]
-    assert table.loc["talent_subsidy", "share_to_HE"] == table.loc["income_rise", "share_to_HE"]
-    shares = table[[c for c in table.columns if c.startswith("share_to_")]]
+    assert table.loc["residence_subsidy", "migration_rate"] == table.loc["income_rise", "migration_rate"]
+    assert table.loc["residence_subsidy", "share_to_HE"] == table.loc["income_rise", "share_to_HE"]
+    # the talent subsidy is paid to graduates only: the other group's choices are exactly the baseline's,
+    # and graduates send a larger share of their moves to Hebei
+    assert (table.loc["talent_subsidy", "migration_rate/below_college"]
+            == table.loc["baseline", "migration_rate/below_college"])
+    assert table.loc["talent_subsidy", "share_to_HE/below_college"] == table.loc["baseline", "share_to_HE/below_college"]
+    assert table.loc["talent_subsidy", "share_to_HE/college"] > table.loc["baseline", "share_to_HE/college"]
+    # graduates pay a lower moving-cost intercept (gamma0_college < 0): they move more at baseline
+    assert table.loc["baseline", "migration_rate/college"] > table.loc["baseline", "migration_rate/below_college"]
+    shares = table[[c for c in table.columns if c.startswith("share_to_") and "/" not in c]]
     np.testing.assert_allclose(shares.sum(axis=1), 1.0)
 
 
@@ -83,3 +91,29 @@ def test_talent_subsidy_is_welfare_not_wage():
     assert (same_place & same_match).sum() > 100
     np.testing.assert_allclose(merged.loc[same_place & same_match, "wage"], merged.loc[same_place & same_match, "wage_base"])
     assert (subsidised["location"] == geo.index("SH")).mean() > (baseline["location"] == geo.index("SH")).mean()
+
+
+def test_the_talent_subsidy_needs_an_education_group_of_the_table():
+    with pytest.raises(ParameterError, match="'talent_education' = 'phd'"):
+        standard_scenarios(default_parameters(), talent_province="HE", talent_education="phd")
+    geo = load_china(SMALL)
+    with pytest.raises(ParameterError, match="education group 'phd'"):
+        simulate_scenario(geo, default_parameters(), Scenario("x", "", welfare_change={"HE": 1.0},
+                                                              welfare_education="phd"), 10, 0)
+
+
+def test_the_talent_subsidy_is_paid_to_graduates_as_welfare_not_wage():
+    geo = load_china(SMALL)
+    params = default_parameters()
+    talent = Scenario("t", "", welfare_change={"SH": 1.0}, welfare_education="college")
+    subsidised = simulate_scenario(geo, params, talent, 400, 2)
+    baseline = simulate_scenario(geo, params, Scenario("b", ""), 400, 2)
+    merged = subsidised.merge(baseline, on=["person", "age"], suffixes=("", "_base"))
+    same = (merged["location"] == merged["location_base"]) & (merged["nu"] == merged["nu_base"])
+    np.testing.assert_allclose(merged.loc[same, "wage"], merged.loc[same, "wage_base"])
+    below = merged["education"] == "below_college"
+    # the other group's lives are exactly the baseline's; graduates live in Shanghai more
+    pd.testing.assert_series_equal(merged.loc[below, "location"], merged.loc[below, "location_base"], check_names=False)
+    college = subsidised[subsidised["education"] == "college"]
+    college_base = baseline[baseline["education"] == "college"]
+    assert (college["location"] == geo.index("SH")).mean() > (college_base["location"] == geo.index("SH")).mean()

@@ -125,3 +125,38 @@ def test_simulated_panels_may_hold_negative_wages():
         validate_panel(frame, PROVINCES, AGES, allow_negative_wages=False)
     with pytest.raises(ParameterError, match="negative value"):
         validate_panel(pd.DataFrame(frame), PROVINCES, AGES, allow_negative_wages=False)
+
+
+def test_education_column_is_checked_once_with_a_clear_error():
+    from mig_lib.kw.model import EDUCATION_GROUPS
+
+    rows = [{"person": p, "year": 2010 + t, "age": 30 + t, "province": "BJ", "wage": 3.0,
+             "education": ("below_college", "college")[p]} for p in range(2) for t in range(3)]
+    frame = pd.DataFrame(rows)
+    arrays = panel_arrays(frame, ["BJ", "SH"], (20, 59), education_groups=EDUCATION_GROUPS)
+    assert list(arrays.education) == [0, 1] and arrays.education_groups == EDUCATION_GROUPS
+    with pytest.raises(ParameterError, match=r"column 'education' has value 'phd' at row 5 .*groups \['below_college', "
+                                             r"'college'\]"):
+        validate_panel(frame.assign(education=["below_college"] * 3 + ["college"] * 2 + ["phd"]), ["BJ", "SH"],
+                       (20, 59), education_groups=EDUCATION_GROUPS)
+    with pytest.raises(ParameterError, match="person 0 has more than one education group"):
+        validate_panel(frame.assign(education=["below_college", "college", "college"] * 2), ["BJ", "SH"], (20, 59))
+    with pytest.raises(ParameterError, match="missing column 'education'"):
+        validate_panel(frame.drop(columns="education"), ["BJ", "SH"], (20, 59), education_groups=EDUCATION_GROUPS)
+    with pytest.raises(ParameterError, match="missing value"):
+        validate_panel(frame.assign(education=[None] + ["college"] * 5), ["BJ", "SH"], (20, 59))
+
+
+def test_a_model_with_education_groups_refuses_a_panel_without_them():
+    from mig_lib.kw.geography import load_china
+    from mig_lib.kw.likelihood import KWLikelihood
+    from mig_lib.kw.model import default_parameters
+
+    geo = load_china(["BJ", "SH", "GD"])
+    frame = pd.DataFrame([{"person": 0, "year": 2010 + t, "age": 30 + t, "province": "BJ", "wage": 3.0}
+                          for t in range(3)])
+    with pytest.raises(ParameterError, match="education groups .* has no 'education' column"):
+        KWLikelihood(geo, panel_arrays(frame, geo.codes, (20, 59)), default_parameters(), ages=range(20, 60))
+    # the same panel is fine for the model without education groups
+    one_group = default_parameters(education=("all",))
+    KWLikelihood(geo, panel_arrays(frame, geo.codes, (20, 59)), one_group, ages=range(20, 60)).loglik_per_person({})

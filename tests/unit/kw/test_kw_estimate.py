@@ -34,7 +34,8 @@ def test_moving_costs_are_not_estimated_from_a_panel_without_moves():
 
     geo = load_china(["BJ", "HE", "SH"])
     frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 25 + t, "province": geo.codes[p % 3],
-                           "wage": 3.0 + 0.1 * t} for p in range(30) for t in range(5)])
+                           "wage": 3.0 + 0.1 * t, "education": ("below_college", "college")[p % 2]}
+                          for p in range(30) for t in range(5)])
     with pytest.raises(ParameterError, match=r"the panel has no moves .* \['gamma0_type1', 'gamma_hukou'\] cannot"):
         estimate_kw(geo, frame, default_parameters(), ["alpha_income", "gamma0_type1", "gamma_hukou"])
 

@@ -9,17 +9,18 @@ from mig_lib.kw.data import panel_arrays
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.gradient import array_tangents, choice_log_prob_tangents, loglik_and_scores, loglik_gradient
 from mig_lib.kw.likelihood import KWLikelihood
-from mig_lib.kw.model import build_model, default_parameters
+from mig_lib.kw.model import build_model, default_parameters, education_groups
 from mig_lib.kw.solve import solve
 
 TINY = ["BJ", "SH", "GD"]
 AGES = range(20, 36)
-COLUMNS = ["person", "year", "age", "province", "wage", "home"]
+COLUMNS = ["person", "year", "age", "province", "wage", "home", "education"]
 #: a truth away from the defaults, both types moving, the return discount and the culture terms active
 TABLE = default_parameters().with_values(type1_share=0.35, gamma0_type1=2.0, gamma0_type2=3.0, gamma_previous=1.1,
                                          alpha_income=0.3, gamma_culture_type2=0.4)
 #: every parameter of the table the panel likelihood can move, β included
 NAMES = [n for n in TABLE.names if n != "xi_sd"]
+GROUPS = education_groups(TABLE)
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +32,19 @@ def annual_panel(geo):
     """Moves, returns, a missing wage, a person first seen away from home, a stayer."""
     paths = [(["BJ", "SH", "SH", "BJ", "GD"], "BJ"), (["SH", "GD", "BJ", "GD"], "BJ"), (["GD"] * 4, "GD"),
              (["SH", "BJ", "SH"], "GD"), (["BJ", "BJ", "GD", "GD"], "BJ")]
-    rows = [(p, 2010 + t, 23 + t, loc, 4.0 + p + 0.3 * t if (p, t) != (0, 2) else np.nan, home)
+    rows = [(p, 2010 + t, 23 + t, loc, 4.0 + p + 0.3 * t if (p, t) != (0, 2) else np.nan, home, GROUPS[p % 2])
             for p, (path, home) in enumerate(paths) for t, loc in enumerate(path)]
-    return panel_arrays(pd.DataFrame(rows, columns=COLUMNS), geo.codes, (20, 35), allow_negative_wages=True)
+    return panel_arrays(pd.DataFrame(rows, columns=COLUMNS), geo.codes, (20, 35), allow_negative_wages=True,
+                        education_groups=GROUPS)
 
 
 def biennial_panel(geo):
     people = [("BJ", [("BJ", 3.4), ("SH", 8.0), ("SH", 8.4)]), ("BJ", [("SH", 7.9), ("GD", 5.5), ("BJ", 3.8)]),
               ("GD", [("GD", 5.1), ("GD", np.nan)])]
-    rows = [(p, 2010 + 2 * t, 24 + 2 * t, loc, w, home) for p, (home, seen) in enumerate(people)
+    rows = [(p, 2010 + 2 * t, 24 + 2 * t, loc, w, home, GROUPS[(p + 1) % 2]) for p, (home, seen) in enumerate(people)
             for t, (loc, w) in enumerate(seen)]
-    return panel_arrays(pd.DataFrame(rows, columns=COLUMNS), geo.codes, (20, 35), observed_every=2)
+    return panel_arrays(pd.DataFrame(rows, columns=COLUMNS), geo.codes, (20, 35), observed_every=2,
+                        education_groups=GROUPS)
 
 
 def central_difference(likelihood, table, names, step=1e-5):
@@ -65,13 +68,16 @@ def assert_close(exact, reference, names):
     assert not wrong, f"exact and central-difference derivatives differ for {wrong}"
 
 
+@pytest.mark.parametrize("n_xi", [1, 2], ids=["xi_off", "xi_on"])
 @pytest.mark.parametrize("forward", [False, True], ids=["annual", "forward"])
-def test_scores_equal_central_differences_for_every_parameter(geo, forward):
-    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=forward)
-    total, scores = loglik_and_scores(likelihood, TABLE, NAMES)
+def test_scores_equal_central_differences_for_every_parameter(geo, forward, n_xi):
+    """Two education groups in the panel; with ξ on, its spread is a parameter too."""
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=forward, n_xi=n_xi)
+    names = NAMES + (["xi_sd"] if n_xi > 1 else [])
+    total, scores = loglik_and_scores(likelihood, TABLE, names)
     np.testing.assert_allclose(total, likelihood.loglik_per_person(TABLE), rtol=1e-12)
-    assert_close(scores, central_difference(likelihood, TABLE, NAMES), NAMES)
-    np.testing.assert_allclose(loglik_gradient(likelihood, TABLE, NAMES), scores.sum(axis=0), rtol=1e-12)
+    assert_close(scores, central_difference(likelihood, TABLE, names), names)
+    np.testing.assert_allclose(loglik_gradient(likelihood, TABLE, names), scores.sum(axis=0), rtol=1e-12)
 
 
 def test_biennial_scores_equal_central_differences(geo):

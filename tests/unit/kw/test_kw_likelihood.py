@@ -81,7 +81,8 @@ from mig_lib.core.mle import numerical_gradient
 from mig_lib.kw.gradient import loglik_gradient
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.likelihood import KWLikelihood
-from mig_lib.kw.model import build_model, default_parameters, eta_points, sigma_eps_points, wage_age_profile
+from mig_lib.kw.model import (EDUCATION_GROUPS, build_model, default_parameters, education_wage_levels, eta_points,
+                              sigma_eps_points, wage_age_profile)
 from mig_lib.kw.solve import solve
 
 TINY = ["BJ", "SH", "GD"]
@@ -93,31 +94,42 @@ def tiny_geography():
     return load_china(TINY)
 
 
+def education_of(person):
+    """Odd-numbered people are in the college group: every hand-made panel mixes both groups."""
+    return EDUCATION_GROUPS[person % 2]
+
+
 def code_panel(geo, rows):
     frame = pd.DataFrame(rows, columns=["person", "year", "age", "province", "wage", "home"])
+    frame["education"] = frame["person"].map(education_of)
     # the wage equation is normal in levels: densities are integrated over negative wages too
-    return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True)
+    return panel_arrays(frame, geo.codes, AGES, allow_negative_wages=True, education_groups=EDUCATION_GROUPS)
 
 
-def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True):
+def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True, n_xi=1):
     """Eq 11-12 literally: enumerate (type, eta, sigma, nu at every arrival), track the state x
     forward with eq 8, multiply choice probabilities and wage densities in levels. A person first
-    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``."""
-    model = build_model(geo, params=params, n_nu=n_nu)
+    seen away from home starts with home remembered (and a match drawn there) if ``home_remembered``.
+    A person's education group (``education_of``) picks the solver's row (group, home) and adds
+    the group's wage level to the mean wage."""
+    model = build_model(geo, params=params, n_nu=n_nu, n_xi=n_xi)
     solution = solve(model)
     nu, eta, sig = model.nu_points, eta_points(params), sigma_eps_points(params)
+    n_match = n_nu * n_xi   # a draw is a (nu, xi) pair; only nu = nu[m // n_xi] enters the wage
     index = {c: k for k, c in enumerate(geo.codes)}
     memo = {}
     out = []
     for rows in rows_by_person:
         locs = [index[r[3]] for r in rows]
         home = index[rows[0][5]]
+        group = EDUCATION_GROUPS.index(education_of(rows[0][0]))
+        level = education_wage_levels(params)[group]
         away = home_remembered and locs[0] != home
         arrivals = 1 + away + sum(1 for t in range(1, len(locs)) if locs[t] != locs[t - 1])
         mixture = 0.0
         for tau, share in ((0, params["type1_share"]), (1, 1 - params["type1_share"])):
             total, count = 0.0, 0
-            for combo in itertools.product(range(n_nu), repeat=arrivals):
+            for combo in itertools.product(range(n_match), repeat=arrivals):
                 for e, s in itertools.product(range(len(eta)), range(len(sig))):
                     l0, l1, m0, m1, used, product = locs[0], locs[0], combo[0], combo[0], 1, 1.0
                     if away:
@@ -132,10 +144,11 @@ def brute_force_loglik(geo, params, rows_by_person, n_nu=3, home_remembered=True
                                 l0, l1, m0, m1 = j, l0, combo[used], m0
                                 used += 1
                         if np.isfinite(row[4]):
-                            mean = geo.mean_income[l0] + wage_age_profile(params, [age])[0] + nu[m0] + eta[e]
+                            mean = (geo.mean_income[l0] + wage_age_profile(params, [age])[0] + level + nu[m0 // n_xi]
+                                    + eta[e])
                             product *= norm.pdf(row[4], mean, sig[s])
                         if t + 1 < len(rows):
-                            state = (tau, home, age - 20, l0, l1, m0, m1)
+                            state = (tau, group * geo.n + home, age - 20, l0, l1, m0, m1)
                             if state not in memo:
                                 memo[state] = solution.choice_probabilities(*[np.array([v]) for v in state])[0]
                             product *= memo[state][locs[t + 1]]
@@ -159,6 +172,24 @@ def test_model_likelihood_matches_brute_force(tiny_geography):
     ours = likelihood.loglik_per_person(params.values)
     by_person = [[r for r in rows if r[0] == p] for p in paths]
     np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person), rtol=1e-10)
+
+
+def test_likelihood_with_the_preference_match_matches_brute_force(tiny_geography):
+    """Draft eqs 9 and 11 with ξ on: every draw is a (ν, ξ) pair, ξ moves choices only, ν also wages."""
+    geo = tiny_geography
+    params = default_parameters().with_values(type1_share=0.6, gamma0_type1=2.0, xi_sd=0.8, gamma0_college=-1.0)
+    paths = {0: [("BJ", 3.1), ("SH", 7.9), ("SH", 8.3), ("BJ", np.nan)],
+             1: [("SH", 9.2), ("GD", 7.0), ("GD", 7.7)],
+             2: [("GD", 6.0), ("GD", 6.4)]}
+    homes = {0: "BJ", 1: "SH", 2: "BJ"}
+    rows = [(p, 2010 + t, 26 + t, loc, w, homes[p]) for p, path in paths.items() for t, (loc, w) in enumerate(path)]
+    likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60), n_nu=2, n_xi=2)
+    ours = likelihood.loglik_per_person(params.values)
+    by_person = [[r for r in rows if r[0] == p] for p in paths]
+    np.testing.assert_allclose(ours, brute_force_loglik(geo, params, by_person, n_nu=2, n_xi=2), rtol=1e-10)
+    # and ξ matters: the same panel without it has another likelihood
+    without = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60), n_nu=2)
+    assert np.all(np.abs(without.loglik_per_person(params.values) - ours) > 1e-4)
 
 
 def test_panel_starting_away_from_home_remembers_home(tiny_geography):
@@ -189,17 +220,18 @@ def test_one_year_histories_sum_to_one(tiny_geography):
     """Σ_j ∫ L(w, j) dw = 1 for a person observed for one wage and one choice."""
     geo = tiny_geography
     grid = np.linspace(-6.0, 20.0, 2601)
-    rows = []
-    person = 0
-    for j in geo.codes:
-        for w in grid:
-            rows += [(person, 2010, 30, "SH", w, "BJ"), (person, 2011, 31, j, np.nan, "BJ")]
-            person += 1
-    likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60))
-    density = np.exp(likelihood.loglik_per_person({"type1_share": 0.3})).reshape(len(geo.codes), len(grid))
-    choice_probability = simpson(density, x=grid, axis=1)
-    assert choice_probability.sum() == pytest.approx(1.0, abs=1e-9)
-    assert (choice_probability > 0).all()
+    for group in (0, 1):   # even person numbers: the base group; odd: college (see education_of)
+        rows = []
+        person = group
+        for j in geo.codes:
+            for w in grid:
+                rows += [(person, 2010, 30, "SH", w, "BJ"), (person, 2011, 31, j, np.nan, "BJ")]
+                person += 2
+        likelihood = KWLikelihood(geo, code_panel(geo, rows), default_parameters(), ages=range(20, 60))
+        density = np.exp(likelihood.loglik_per_person({"type1_share": 0.3})).reshape(len(geo.codes), len(grid))
+        choice_probability = simpson(density, x=grid, axis=1)
+        assert choice_probability.sum() == pytest.approx(1.0, abs=1e-9)
+        assert (choice_probability > 0).all()
 
 
 def test_gradient_agrees_with_central_difference(tiny_geography):
@@ -245,3 +277,14 @@ def test_a_missing_wage_is_integrated_out(tiny_geography):
         wage[1] = w
         density.append(np.exp(likelihood.loglik_per_person({})[0]))
     assert simpson(np.array(density), x=grid) == pytest.approx(missing, rel=1e-8)
+
+
+def test_estimable_parameters_follow_the_model_switches(tiny_geography):
+    from mig_lib.kw.likelihood import estimable_parameters
+
+    names, excluded = estimable_parameters(tiny_geography, default_parameters())
+    assert "xi_sd" not in names and "n_xi = 1" in excluded["xi_sd"]
+    names, excluded = estimable_parameters(tiny_geography, default_parameters(), n_xi=2)
+    assert "xi_sd" in names and "xi_sd" not in excluded
+    # every education parameter is estimated; beta is held with its reason
+    assert {"wage_level_college", "gamma0_college"} <= set(names) and "Kennan and Walker" in excluded["beta"]

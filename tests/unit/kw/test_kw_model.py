@@ -15,8 +15,8 @@ def china_model():
 
 
 def test_full_state_space_size(china_model):
-    # 2 types x 31 homes x 40 ages x 31 x 31 locations x 3 x 3 remembered match draws
-    assert china_model.n_states == 2 * 31 * 40 * 31 * 31 * 3 * 3 == 21_449_520
+    # 2 types x (2 education groups x 31 homes) x 40 ages x 31 x 31 locations x 3 x 3 remembered match draws
+    assert china_model.n_states == 2 * (2 * 31) * 40 * 31 * 31 * 3 * 3 == 42_899_040
 
 
 def test_parameter_table_has_kw_values_and_bounds():
@@ -63,9 +63,13 @@ def test_moving_cost_by_hand(china_model):
                                              - p["gamma_population"] * g.population[h] / 1e7 - p["gamma_culture"])
     assert np.all(np.diagonal(cost, axis1=2, axis2=3) == 0)
     off = ~np.eye(31, dtype=bool)
+    base, college = cost[:, :31], cost[:, 31:]   # rows e * L + h: the base group, then the college group
     attachment = (p["gamma_culture"] - p["gamma_culture_type2"]) * g.culture[:, None, :]   # [h, l0, j]
-    difference = p["gamma0_type2"] - p["gamma0_type1"] + np.broadcast_to(attachment, cost[0].shape)
-    assert np.allclose((cost[1] - cost[0])[:, off], difference[:, off])
+    difference = p["gamma0_type2"] - p["gamma0_type1"] + np.broadcast_to(attachment, base[0].shape)
+    assert np.allclose((base[1] - base[0])[:, off], difference[:, off])
+    # the college group pays its own intercept shift on every move, and nothing for staying
+    assert np.allclose((college - base)[:, :, off], p["gamma0_college"])
+    assert np.all(np.diagonal(college, axis1=2, axis2=3) == 0)
 
 
 def test_location_utility_by_hand(china_model):
@@ -86,8 +90,9 @@ def test_match_index_combines_nu_and_xi():
 
 def test_with_params_rebuilds_arrays(china_model):
     richer = china_model.with_params(alpha_income=0.3)
+    level = np.repeat([0.0, china_model.params["wage_level_college"]], 31)[:, None]   # income of each row's group
     assert np.allclose(richer.location_utility - china_model.location_utility,
-                       (0.3 - china_model.params["alpha_income"]) * china_model.geography.mean_income[None, :])
+                       (0.3 - china_model.params["alpha_income"]) * (china_model.geography.mean_income[None, :] + level))
 
 
 @pytest.mark.parametrize("kwargs, fragment", [({"ages": [20, 22]}, "'ages'"), ({"n_nu": 0}, "'n_nu'"),

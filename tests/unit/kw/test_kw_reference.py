@@ -30,10 +30,17 @@ from mig_lib.kw.solve import solve
 TINY = ["BJ", "HE", "SH"]
 
 
-def equation_reference(geo, params, ages, n_nu, n_xi):
-    """Choice probabilities rho(tau, h, age, l0, l1, m0, m1) -> list, straight from the equations."""
+def equation_reference(geo, params, ages, n_nu, n_xi, groups=("below_college", "college"), group_welfare=None):
+    """Choice probabilities rho(tau, row, age, l0, l1, m0, m1) -> list, straight from the equations.
+
+    ``row`` = e * L + h is the person's education group e (of ``groups``, the first the base) and
+    home h; group e earns its wage level wage_level_<e> everywhere, receives ``group_welfare[e][l]``
+    where it lives, and pays its intercept shift gamma0_<e> on every move.
+    """
     p = params
     L = geo.n
+    level = [0.0] + [p[f"wage_level_{g}"] for g in groups[1:]]
+    shift = [0.0] + [p[f"gamma0_{g}"] for g in groups[1:]]
     last_age = ages[-1]
     normal = NormalDist()
     nu = [p["nu_sd"] * normal.inv_cdf((k + 0.5) / n_nu) for k in range(n_nu)]
@@ -41,7 +48,8 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
     matches = [(a, b) for a in range(n_nu) for b in range(n_xi)]   # m = s_nu * n_xi + s_xi
     intercept = (p["gamma0_type1"], p["gamma0_type2"])
 
-    def flow(h, l, m):
+    def flow(row, l, m):
+        e, h = divmod(row, L)
         s_nu, s_xi = matches[m]
         away_same_dialect = l != h and geo.dialect_group[l] == geo.dialect_group[h]
         amenities = geo.amenity[l] + (p[f"amenity_{geo.codes[l]}"] if f"amenity_{geo.codes[l]}" in p else 0.0)
@@ -50,13 +58,16 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
         if geo.rent is not None:
             amenities += p["alpha_rent"] * geo.rent[l] + p["alpha_house_price"] * geo.house_price[l]
         welfare = 0.0 if geo.local_welfare is None else geo.local_welfare[l]
-        return (p["alpha_income"] * (geo.mean_income[l] + welfare + nu[s_nu]) + xi[s_xi] + p["home_premium"] * (l == h)
+        welfare += 0.0 if group_welfare is None else group_welfare[e][l]
+        return (p["alpha_income"] * (geo.mean_income[l] + welfare + level[e] + nu[s_nu]) + xi[s_xi]
+                + p["home_premium"] * (l == h)
                 + p["dialect_premium"] * away_same_dialect + amenities)
 
-    def cost(tau, h, age, l0, l1, j):
+    def cost(tau, row, age, l0, l1, j):
+        e, h = divmod(row, L)
         if j == l0:
             return 0.0
-        return (intercept[tau] + p["gamma_distance"] * geo.distance_km[l0][j] / 1000.0
+        return (intercept[tau] + shift[e] + p["gamma_distance"] * geo.distance_km[l0][j] / 1000.0
                 - p["gamma_adjacent"] * bool(geo.adjacent[l0][j]) - p["gamma_previous"] * (j == l1)
                 + p["gamma_age"] * (age - 20) - p["gamma_population"] * geo.population[j] / 1e7
                 + p["gamma_hukou"] * (j != h) - (p["gamma_culture"] if tau == 0 else p["gamma_culture_type2"])
@@ -97,21 +108,31 @@ def equation_reference(geo, params, ages, n_nu, n_xi):
     return probabilities
 
 
-@pytest.mark.parametrize("overrides, n_nu, n_xi", [({}, 2, 2), ({"gamma_age": 0.3, "gamma_previous": 3.0,
-                                                                "gamma_culture_type2": 1.7}, 3, 1),
-                                                   ({"beta": 0.8, "home_premium": -0.4, "dialect_premium": 0.9}, 2, 1)])
-def test_solver_matches_a_reference_written_from_the_equations(overrides, n_nu, n_xi):
+TALENT = [[0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.9, 0.0]]   # rho^E: 9,000 yuan a year to graduates living in HE
+
+
+@pytest.mark.parametrize("overrides, n_nu, n_xi, group_welfare", [
+    ({}, 2, 2, None),
+    ({"gamma_age": 0.3, "gamma_previous": 3.0, "gamma_culture_type2": 1.7}, 3, 1, None),
+    ({"beta": 0.8, "home_premium": -0.4, "dialect_premium": 0.9}, 2, 1, None),
+    # the full model: education groups with their own intercepts and levels, xi on, a talent subsidy
+    ({"xi_sd": 0.9, "gamma0_college": -1.3, "wage_level_college": 2.0, "alpha_income": 0.3}, 2, 2, TALENT),
+])
+def test_solver_matches_a_reference_written_from_the_equations(overrides, n_nu, n_xi, group_welfare):
     geo = load_china(["BJ", "TJ", "HE", "SH"])
     params = default_parameters().with_values(**overrides)
     ages = list(range(55, 60))
-    solution = solve(build_model(geo, params, ages=ages, n_nu=n_nu, n_xi=n_xi))
-    reference = equation_reference(geo, params, ages, n_nu, n_xi)
+    solution = solve(build_model(geo, params, ages=ages, n_nu=n_nu, n_xi=n_xi, group_welfare=group_welfare))
+    reference = equation_reference(geo, params, ages, n_nu, n_xi, group_welfare=group_welfare)
     M = n_nu * n_xi
-    states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(geo.n) for a in range(len(ages))
+    states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(2 * geo.n) for a in range(len(ages))
               for l0 in range(geo.n) for l1 in range(geo.n) for m0 in range(M) for m1 in range(M)]
     ours = solution.choice_probabilities(*np.array(states).T)
     theirs = np.array([reference(t, h, ages[a], l0, l1, m0, m1) for t, h, a, l0, l1, m0, m1 in states])
     assert np.max(np.abs(ours - theirs)) < 1e-12
+    if group_welfare is not None:   # the subsidy and the groups matter: the two groups choose differently
+        base, college = np.array(states)[:, 1] < geo.n, np.array(states)[:, 1] >= geo.n
+        assert np.max(np.abs(ours[base] - ours[college])) > 1e-3
 
 
 def test_choices_at_an_age_do_not_depend_on_the_first_model_age():
@@ -130,7 +151,8 @@ def test_likelihood_does_not_depend_on_the_first_model_age():
     rows = [(p, 2010 + t, 30 + t, loc, 5.0 + 0.2 * t, "BJ")
             for p, path in enumerate([["BJ", "SH", "SH", "BJ"], ["BJ", "BJ", "HE", "HE"]]) for t, loc in enumerate(path)]
     frame = pd.DataFrame(rows, columns=["person", "year", "age", "province", "wage", "home"])
-    panel = panel_arrays(frame, geo.codes, (20, 59))
+    frame["education"] = np.where(frame["person"] == 1, "college", "below_college")
+    panel = panel_arrays(frame, geo.codes, (20, 59), education_groups=("below_college", "college"))
     table = default_parameters()
     from20 = KWLikelihood(geo, panel, table, ages=range(20, 60)).loglik_per_person({})
     from25 = KWLikelihood(geo, panel, table, ages=range(25, 60)).loglik_per_person({})
@@ -159,8 +181,10 @@ def test_no_moving_spike_at_the_end_of_life():
     assert none[-1].mean() > 1.5 * none[-2].mean()
 
 
-def exact_path_probability(solution, home, path):
-    """P(location path | home) from the solved model: mix over types and every match draw (eq 8)."""
+def exact_path_probability(solution, home, path, row=None):
+    """P(location path | home) from the solved model: mix over types and every match draw (eq 8);
+    ``row`` is the solver's (education, home) row (default: the base group)."""
+    row = home if row is None else row
     model = solution.model
     M = model.n_match
     share = model.params["type1_share"]
@@ -170,7 +194,7 @@ def exact_path_probability(solution, home, path):
             if t == len(path) - 1:
                 return 1.0
             j = path[t + 1]
-            prob = solution.choice_probabilities([tau], [home], [t], [l0], [l1], [m0], [m1])[0, j]
+            prob = solution.choice_probabilities([tau], [row], [t], [l0], [l1], [m0], [m1])[0, j]
             if j == l0:
                 return prob * walk(t + 1, l0, l1, m0, m1)
             if j == l1:
@@ -186,12 +210,13 @@ def test_simulated_path_frequencies_match_exact_path_probabilities():
                                                                      alpha_income=0.4)
     solution = solve(model)
     n = 40_000
-    simulated = simulate_panel(solution, n, seed=3, homes=np.zeros(n, dtype=int))
+    # everyone in the college group: the path probabilities use its row of the solver
+    simulated = simulate_panel(solution, n, seed=3, homes=np.zeros(n, dtype=int), education=np.ones(n, dtype=int))
     paths = simulated.pivot(index="person", columns="age", values="location").to_numpy()
     observed = pd.Series(map(tuple, paths)).value_counts()
     every_path = list(itertools.product(range(3), repeat=4))
     every_path = [p for p in every_path if p[0] == 0]
-    expected = np.array([exact_path_probability(solution, 0, p) for p in every_path])
+    expected = np.array([exact_path_probability(solution, 0, p, row=model.row_index(1, 0)) for p in every_path])
     assert expected.sum() == pytest.approx(1.0, abs=1e-12)
     counts = np.array([observed.get(p, 0) for p in every_path])
     # pool rare paths so that every cell expects at least 5
@@ -222,7 +247,7 @@ def test_amenities_and_housing_enter_flow_utility_as_written(tmp_path):
     ages = list(range(56, 60))
     solution = solve(build_model(geo, params, ages=ages, n_nu=2))
     reference = equation_reference(geo, params, ages, 2, 1)
-    states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(geo.n) for a in range(len(ages))
+    states = [(t, h, a, l0, l1, m0, m1) for t in range(2) for h in range(2 * geo.n) for a in range(len(ages))
               for l0 in range(geo.n) for l1 in range(geo.n) for m0 in range(2) for m1 in range(2)]
     ours = solution.choice_probabilities(*np.array(states).T)
     theirs = np.array([reference(t, h, ages[a], l0, l1, m0, m1) for t, h, a, l0, l1, m0, m1 in states])

@@ -22,11 +22,13 @@ def geography():
 def test_memory_model_matches_the_allocated_arrays(geography):
     n_people, n_years, n_nu = 7, 4, 2
     frame = pd.DataFrame([{"person": p, "year": 2010 + t, "age": 30 + t, "province": geography.codes[(p + t // 3) % 3],
-                           "wage": 3.0} for p in range(n_people) for t in range(n_years)])
+                           "wage": 3.0, "education": ("below_college", "college")[p % 2]}
+                          for p in range(n_people) for t in range(n_years)])
     estimate = kw_estimation_resources(n_people, n_years, geography.n, n_params=3, n_nu=n_nu)
     model = kw_model.build_model(geography, n_nu=n_nu)
     assert estimate.bytes_values == allocate_values(model).nbytes
-    likelihood = kw_likelihood.KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59)),
+    likelihood = kw_likelihood.KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59),
+                                                                         education_groups=kw_model.EDUCATION_GROUPS),
                                            kw_model.default_parameters(), ages=range(20, 60), n_nu=n_nu)
     values = kw_model.default_parameters().values
     cached = likelihood._choice_log_prob(values)
@@ -39,7 +41,7 @@ def test_memory_model_matches_the_allocated_arrays(geography):
 
 
 def test_requests_beyond_the_machine_are_refused_with_the_estimate():
-    with pytest.raises(ResourceError, match=r"needs about 1\.4 TiB of memory \(value function 898\.9 GiB.*this "
+    with pytest.raises(ResourceError, match=r"needs about 2\.3 TiB of memory \(value function 1\.8 TiB.*this "
                                             r"machine has 8\.0 GiB"):
         check_kw_estimation_request(1000, 10, 31, 11, n_nu=15, n_xi=15, memory_bytes=8 * 1024 ** 3)
     with pytest.raises(ResourceError, match=r"20,000 people × 40 years × 31 provinces.* needs about 8\.\d GiB"):

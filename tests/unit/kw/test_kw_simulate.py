@@ -52,8 +52,10 @@ def test_first_choices_converge_to_model_probabilities(solution):
     home = np.full(n, 2)
     panel = simulate_panel(solution, n, seed=11, homes=home)
     first = panel[panel["age_index"] == 0]
-    for (tau, m0), group in first.groupby(["type", "match_here"]):
-        p = solution.choice_probabilities([tau - 1], [2], [0], [2], [2], [m0], [m0])[0]
+    groups = list(solution.model.education)
+    for (tau, m0, education), group in first.groupby(["type", "match_here", "education"]):
+        row = solution.model.row_index(groups.index(education), 2)
+        p = solution.choice_probabilities([tau - 1], [row], [0], [2], [2], [m0], [m0])[0]
         freq = np.bincount(group["choice"], minlength=5) / len(group)
         se = np.sqrt(p * (1 - p) / len(group))
         assert np.all(np.abs(freq - p) < 4.5 * se + 1e-12)
@@ -61,8 +63,9 @@ def test_first_choices_converge_to_model_probabilities(solution):
 
 def test_wages_follow_the_wage_equation(solution, panel):
     model = solution.model
+    level = panel["education"].map({"below_college": 0.0, "college": model.params["wage_level_college"]})
     resid = (panel["wage"] - model.geography.mean_income[panel["location"]] - panel["nu"]
-             - wage_age_profile(model.params, panel["age"]) - panel["eta"])
+             - wage_age_profile(model.params, panel["age"]) - level - panel["eta"])
     z = resid / panel["sigma_eps"]
     assert abs(z.mean()) < 0.02 and abs(z.std() - 1) < 0.02
 

@@ -124,3 +124,22 @@ def test_bad_arguments_are_refused(small_model, small_solution):
         small_solution.all_choice_probabilities(max_entries=10)
     with pytest.raises(ParameterError, match="tiny"):
         solve_python(build_model(load_china()))
+
+
+def test_at_home_choice_probabilities_are_the_never_moved_states(small_model, small_solution):
+    L, M = small_model.n_locations, small_model.n_match
+    homes = np.arange(L)
+    for tau, education, age_index, match in ((0, 0, 0, None), (1, 1, 3, 0)):
+        m = M // 2 if match is None else match
+        by_hand = small_solution.choice_probabilities(np.full(L, tau), education * L + homes, np.full(L, age_index),
+                                                      homes, homes, np.full(L, m), np.full(L, m))
+        ours = small_solution.at_home_choice_probabilities(tau=tau, education=education, age_index=age_index,
+                                                           match=match)
+        np.testing.assert_array_equal(ours, by_hand)
+        np.testing.assert_allclose(ours.sum(axis=1), 1.0)
+    # the college group's lower moving-cost intercept makes leaving home likelier
+    stay = np.diagonal
+    assert np.all(stay(small_solution.at_home_choice_probabilities(education=1))
+                  < stay(small_solution.at_home_choice_probabilities(education=0)))
+    with pytest.raises(ParameterError, match="'education' = 2"):
+        small_solution.at_home_choice_probabilities(education=2)

@@ -156,6 +156,12 @@ def test_calibrated_world_matches_the_frozen_moments():
 def test_heterogeneity_loadings_are_validated():
     with pytest.raises(ParameterError, match="'interaction' = 0.9"):
         synthetic.VillageHeterogeneity(interaction=0.9)
+    with pytest.raises(ParameterError, match=r"'unsampled_mean' = -2.0 is not allowed: expected a number in \[-1.5, 1.5\]"):
+        synthetic.VillageHeterogeneity(unsampled_mean=-2.0)
+    # the optimiser's map reaches every parameter's open range and nothing outside it
+    inside = synthetic._loadings(np.array([-30.0, 30.0, 0.0, 30.0, -30.0]))
+    assert inside.lagged_ratio == pytest.approx(0.0) and inside.household == pytest.approx(0.95)
+    assert inside.unsampled_sd == pytest.approx(3.0) and inside.unsampled_mean == pytest.approx(-1.5)
 
 
 def test_sampled_people_weigh_in_the_village_ratio_as_their_share_of_it():
