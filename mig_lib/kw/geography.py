@@ -396,13 +396,24 @@ def read_province_table(data_dir: Path = DATA_DIR) -> pd.DataFrame:
     capitals = pd.read_csv(data_dir / "capitals.csv", dtype={"adcode": str})
     table = provinces.merge(capitals[["code", "longitude", "latitude"]], on="code", how="left", validate="1:1")
     if tuple(table["code"]) != PROVINCE_CODES:
-        raise ValueError("data/china/provinces.csv is not in canonical province order")
+        raise ValueError(f"{Path(data_dir) / 'provinces.csv'}: column 'code' has values {list(table['code'])}; "
+                         f"allowed: the 31 codes in canonical order {list(PROVINCE_CODES)}")
+    missing = table.loc[table["longitude"].isna(), "code"].tolist()
+    if missing:
+        raise ValueError(f"{Path(data_dir) / 'capitals.csv'}: column 'code' has no row for {missing}; allowed: "
+                         "one row per province of provinces.csv")
     return table
 
 
 def read_border_pairs(data_dir: Path = DATA_DIR) -> list:
     """Shared-border pairs (code_a, code_b) from ``borders.csv``."""
-    borders = pd.read_csv(data_dir / "borders.csv")
+    path = Path(data_dir) / "borders.csv"
+    borders = pd.read_csv(path, keep_default_na=False)
+    for column in ("province_a", "province_b"):
+        for row, code in enumerate(borders[column]):
+            if code not in PROVINCE_CODES:
+                raise ValueError(f"{path}: column {column!r} has value {code!r} in row {row + 2}; allowed: a province "
+                                 f"code from {list(PROVINCE_CODES)}")
     return list(zip(borders["province_a"], borders["province_b"]))
 
 

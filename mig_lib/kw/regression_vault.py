@@ -106,7 +106,7 @@ def summarise(geography: Geography, table: ParameterTable, panel: pd.DataFrame) 
     arrays = panel_arrays(panel, geography.codes, (VAULT_AGES[0], VAULT_AGES[-1]),
                           education_groups=groups if len(groups) > 1 else None)
     likelihood = KWLikelihood(geography, arrays, table, ages=VAULT_AGES)
-    per_person = likelihood.loglik_per_person(table)
+    per_person = likelihood.loglik_per_person(table.values)
     return {
         "value_function": {"shape": list(V.shape), "sum": float(flat.sum()), "sum_of_squares": float(flat @ flat),
                            "min": float(flat.min()), "max": float(flat.max()),

@@ -156,3 +156,11 @@ def test_bad_province_lists_are_refused(bad, fragment):
 def test_unknown_code_lookup_names_the_code(china):
     with pytest.raises(ParameterError, match="'TW'"):
         china.index("TW")
+
+
+def test_a_misspelt_border_code_is_refused_not_dropped(data_copy):
+    borders = pd.read_csv(data_copy / "borders.csv", dtype=str)
+    borders.loc[3, "province_b"] = "SXX"
+    borders.to_csv(data_copy / "borders.csv", index=False)
+    with pytest.raises(ValueError, match=r"borders.csv: column 'province_b' has value 'SXX' in row 5; allowed: a province"):
+        load_china(data_dir=data_copy)
