@@ -506,7 +506,10 @@ class KWLikelihood:
 
 #: Table parameters the panel likelihood never estimates: β is fixed as in KW 2011 (the discount
 #: factor is notoriously weakly identified in dynamic discrete choice).
-FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)"}
+FIXED_PARAMETERS = {"beta": "fixed at 0.95 as in Kennan and Walker (2011)",
+                    # the draft's two types are people attached to places near home and people who are not
+                    "gamma_culture_type2": "the draft's second type is defined by no attachment to places near home: "
+                                           "gamma_C2 = 0 is a normalisation, not an estimate"}
 
 
 def estimable_parameters(geography, params: ParameterTable, n_xi: int = 1) -> tuple[list[str], dict[str, str]]:

@@ -6,10 +6,10 @@ province"), and the location-match draws remembered at l0 and at l1.  Each year 
 province j to live in next year.  Timing follows Kennan and Walker (2011): the period payoff is
 earned where the person lives now (l0); the move to j costs Delta_tau(x, j) now.
 
-    u_{e,h}(x, j) = alpha0 * (mu_{l0} + rho_{l0} + rho^E_{e,l0} + delta_e + nu_{m0}) + xi_{m0}
+    u_{e,h}(x, j) = alpha0 * (mu_{l0} + b_{l0} + b^E_{e,l0} + delta_e + nu_{m0}) + xi_{m0}
                 + home premium * 1{l0 = h}
                 + dialect premium * 1{l0 != h, same dialect group as h}
-                + a_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_h h_{l0}   (amenity_utility)
+                + kappa_{l0} + sum_k alpha_k Y_{k,l0} + alpha_r r_{l0} + alpha_q q_{l0}   (amenity_utility)
                 - Delta_tau(x, j)
     Delta_{tau,e}(x, j) = [gamma0_tau + gamma0_e + gamma1 D(l0, j) - gamma2 adjacent(l0, j) - gamma3 1{j = l1}
                        + gamma4 (age - 20) - gamma5 population_j + hukou 1{j != h}
@@ -92,7 +92,7 @@ def default_parameters(amenity_names=(), province_effects=(), education=EDUCATIO
 
     ``amenity_names`` adds a coefficient ``alpha_amenity_<name>`` per amenity covariate of a loaded
     amenity table; ``province_effects`` (province codes) adds an amenity fixed effect
-    ``amenity_<code>`` for each, the first code being the normalisation (a_j = 0, not in the table).
+    ``amenity_<code>`` for each, the first code being the normalisation (kappa_j = 0, not in the table).
     ``education`` names the education groups (draft section 5.2), the first being the base: each
     other group gets a wage level ``wage_level_<group>`` and a moving-cost intercept shift
     ``gamma0_<group>``; ``education=("all",)`` is the model without education groups.
@@ -100,7 +100,7 @@ def default_parameters(amenity_names=(), province_effects=(), education=EDUCATIO
     education = _checked_groups(education)
     extra = [(f"alpha_amenity_{name}", 0.0, -10.0, 10.0, rf"\alpha_{{Y,\mathrm{{{name}}}}}",
               f"utility per unit of the amenity indicator {name} (illustrative: 0)") for name in amenity_names]
-    extra += [(f"amenity_{code}", 0.0, -10.0, 10.0, rf"a_{{\mathrm{{{code}}}}}",
+    extra += [(f"amenity_{code}", 0.0, -10.0, 10.0, rf"\kappa_{{\mathrm{{{code}}}}}",
                f"amenity fixed effect of {code}, relative to {province_effects[0]} (illustrative: 0)")
               for code in list(province_effects)[1:]]
     for group in education[1:]:
@@ -121,8 +121,8 @@ def default_parameters(amenity_names=(), province_effects=(), education=EDUCATIO
          "utility of living away from home inside the home dialect group (illustrative)"),
         ("alpha_rent", 0.0, -10.0, 10.0, r"\alpha_r",
          "utility per unit of the rent index r_j, Delta_r(r) = alpha_r r (illustrative: 0; no rent data shipped)"),
-        ("alpha_house_price", 0.0, -10.0, 10.0, r"\alpha_h",
-         "utility per unit of the house-price index h_j, Delta_h(h) = alpha_h h (illustrative: 0; no data shipped)"),
+        ("alpha_house_price", 0.0, -10.0, 10.0, r"\alpha_q",
+         "utility per unit of the house-price index q_j, Delta_h(q) = alpha_q q (illustrative: 0; no data shipped)"),
         ("gamma0_type1", 4.790, -10.0, 30.0, r"\gamma_{0,1}", "moving-cost intercept, type 1 (KW: 4.790)"),
         ("gamma0_type2", 6.50, -10.0, 30.0, r"\gamma_{0,2}", "moving-cost intercept, type 2 (illustrative)"),
         ("gamma_distance", 0.265 / KM_PER_MILE, -5.0, 10.0, r"\gamma_1",
@@ -141,7 +141,7 @@ def default_parameters(amenity_names=(), province_effects=(), education=EDUCATIO
         ("gamma_culture_type2", 0.0, -5.0, 10.0, r"\gamma_{C,2}",
          "type 2 (no attachment): adaptation-cost reduction per unit of C(h, j) (illustrative: 0)"),
         ("nu_sd", 0.60, 0.0, 10.0, r"\sigma_\nu", "s.d. of the location match nu, 10,000 yuan (illustrative)"),
-        ("xi_sd", 0.10, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
+        ("xi_sd", 0.25, 0.0, 10.0, r"\sigma_\xi", "s.d. of the preference match xi, utils (illustrative; used if n_xi > 1)"),
         ("type1_share", 0.5, 0.0, 1.0, r"\pi_1", "population share of type 1 (illustrative)"),
         ("wage_age_slope", 0.08, -1.0, 1.0, r"G_1", "wage growth per year of age above 20, 10,000 yuan (illustrative)"),
         ("wage_age_curvature", -0.0015, -0.1, 0.1, r"G_2", "wage curvature per squared year, 10,000 yuan (illustrative)"),
@@ -194,7 +194,7 @@ def education_cost_shifts(params: ParameterTable) -> np.ndarray:
 def amenity_utility(geography: Geography, params: ParameterTable) -> np.ndarray:
     """(L,) the draft's section 3.4 terms of flow utility in each province:
 
-    a_j + Σ_k α_k Y_{k,j} + α_r r_j + α_h h_j, with a_j the geography's fixed amenity values plus
+    κ_j + Σ_k α_k Y_{k,j} + α_r r_j + α_q q_j, with κ_j the geography's fixed amenity values plus
     the table's province effects ``amenity_<code>`` (absent codes: 0).
     """
     missing = [f"alpha_amenity_{n}" for n in geography.amenity_names if f"alpha_amenity_{n}" not in params]
@@ -344,7 +344,7 @@ def build_model(geography: Geography, params: ParameterTable | None = None, ages
 
     home = np.eye(L, dtype=bool)  # [h, l]: l is the home province h
     same_dialect_away = geography.same_dialect() & ~home
-    # rho_j (local welfare: subsidies, tax relief, talent programmes) is income the person receives
+    # b_j (local welfare: subsidies, tax relief, talent programmes) is income the person receives
     # for living in j but that is not in the observed wage: it moves choices, not wages
     welfare = np.zeros(L) if geography.local_welfare is None else np.asarray(geography.local_welfare, dtype=float)
     location_utility = (p["alpha_income"] * (geography.mean_income + welfare)[None, :] + p["home_premium"] * home

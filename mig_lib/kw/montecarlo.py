@@ -2,7 +2,8 @@
 
 The page runs a small Monte Carlo when it runs; coverage needs hundreds of replications, which
 is too long for the book build. This module runs them at the page's book size (six provinces,
-1,000 people × 10 years, the page's true parameters and estimated parameters) as Dask tasks
+1,000 people × 10 years, the preference match on, the page's true parameters and, by default,
+every parameter the geography identifies, as the page estimates) as Dask tasks
 (:func:`mig_lib.core.distributed.map_tasks`) and writes ``data/montecarlo/kw_estimation.json``
 with the parameters, the seeds, every replication's estimates and standard errors, the package
 versions, and per parameter bias, RMSE, mean s.e. against the spread of the estimates and the 95%
@@ -35,9 +36,9 @@ from mig_lib.kw.model import default_parameters
 FROZEN_PATH = DATA_DIR / "montecarlo" / "kw_estimation.json"
 #: The estimation page's book-size design (its parameter defaults).
 BOOK_PROVINCES = ["BJ", "HE", "SH", "JS", "ZJ", "SD"]
-BOOK_PEOPLE, BOOK_YEARS, BOOK_SEED = 1000, 10, 20110211
-#: The page's default ``estimated_params``.
-PAGE_PARAMETERS = ["alpha_income", "home_premium", "gamma0_type1", "gamma_distance", "gamma_hukou", "nu_sd",
+BOOK_PEOPLE, BOOK_YEARS, BOOK_SEED, BOOK_N_XI = 1000, 10, 20110211, 2
+#: A shorter list (``--parameters core``): the income, home, moving-cost and wage parameters.
+CORE_PARAMETERS = ["alpha_income", "home_premium", "gamma0_type1", "gamma_distance", "gamma_hukou", "nu_sd",
                    "wage_age_slope", "wage_age_curvature", "eta_1", "eta_2", "eta_3",
                    "sigma_eps_1", "sigma_eps_2", "sigma_eps_3", "sigma_eps_4"]
 PACKAGES = ("numpy", "scipy", "numba", "pandas", "dask", "distributed")
@@ -91,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=BOOK_PEOPLE)
     parser.add_argument("--years", type=int, default=BOOK_YEARS)
     parser.add_argument("--seed", type=int, default=BOOK_SEED)
-    parser.add_argument("--parameters", choices=("page", "all"), default="page",
-                        help="the page's default estimated parameters, or every parameter the geography identifies")
+    parser.add_argument("--parameters", choices=("all", "core"), default="all",
+                        help="every parameter the geography identifies (the page's default), or the core list")
+    parser.add_argument("--n-xi", type=int, default=BOOK_N_XI, help="points of the preference match (1: off)")
     parser.add_argument("--workers", type=int, default=None, help="Dask LocalCluster workers (default: one per core)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     parser.add_argument("--out", default=str(FROZEN_PATH))
@@ -101,16 +103,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise ParameterError(f"argument '--replications' = {args.replications} is not allowed: expected >= 1")
     geography = load_china(BOOK_PROVINCES)
     truth = default_parameters()
-    names = PAGE_PARAMETERS if args.parameters == "page" else estimable_parameters(geography, truth)[0]
+    names = CORE_PARAMETERS if args.parameters == "core" else estimable_parameters(geography, truth, n_xi=args.n_xi)[0]
     dask = {"workers": args.workers, "scheduler": args.scheduler}
     if all(v is None for v in dask.values()):
         dask["workers"] = 2
     tick = time.perf_counter()
     draws = monte_carlo(geography, truth, names, args.replications, args.people, args.years, args.seed,
-                        progress=True, **{k: v for k, v in dask.items() if v is not None})
+                        n_xi=args.n_xi, progress=True, **{k: v for k, v in dask.items() if v is not None})
     seconds = time.perf_counter() - tick
     command = "python -m mig_lib.kw.montecarlo " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    parameters = {"provinces": BOOK_PROVINCES, "n_people": args.people, "n_years": args.years,
+    parameters = {"provinces": BOOK_PROVINCES, "n_people": args.people, "n_years": args.years, "n_xi": args.n_xi,
                   "first_seed": args.seed + 1, "estimated": names, "truth": {n: truth[n] for n in names},
                   "start": "the truth", "gradient": "exact (mig_lib.kw.gradient)", "optimizer": "L-BFGS-B"}
     doc = freeze(draws, {n: truth[n] for n in names}, parameters, command.strip(), seconds, args.out)

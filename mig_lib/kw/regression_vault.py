@@ -59,6 +59,10 @@ RTOL = 1e-10
 PACKAGES = ("numpy", "scipy", "numba", "pandas")
 
 
+#: The preference match is on in the book's default, so in the vault too.
+VAULT_N_XI = 2
+
+
 def vault_geography() -> Geography:
     """The vault's small world: five provinces with a placeholder amenity table and local welfare
     (numbers that exercise every term of flow utility, not data)."""
@@ -86,7 +90,8 @@ def random_table(default: ParameterTable, seed: int) -> ParameterTable:
 
 def vault_panel(geography: Geography, table: ParameterTable) -> pd.DataFrame:
     """The small panel whose likelihood the vault stores (simulated once, then stored as data)."""
-    return simulate_estimation_panel(geography, table, PANEL_PEOPLE, PANEL_YEARS, seed=SEED, ages=VAULT_AGES)
+    return simulate_estimation_panel(geography, table, PANEL_PEOPLE, PANEL_YEARS, seed=SEED, ages=VAULT_AGES,
+                                     n_xi=VAULT_N_XI)
 
 
 def _finite(values) -> list:
@@ -95,7 +100,7 @@ def _finite(values) -> list:
 
 def summarise(geography: Geography, table: ParameterTable, panel: pd.DataFrame) -> dict:
     """The vault's numbers at one parameter table (see the module docstring)."""
-    model = kw_model.build_model(geography, table, ages=VAULT_AGES)
+    model = kw_model.build_model(geography, table, ages=VAULT_AGES, n_xi=VAULT_N_XI)
     solution = solve(model)
     V = np.asarray(solution.V, dtype=float)
     flat = V.ravel()
@@ -105,7 +110,7 @@ def summarise(geography: Geography, table: ParameterTable, panel: pd.DataFrame) 
     groups = kw_model.education_groups(table)
     arrays = panel_arrays(panel, geography.codes, (VAULT_AGES[0], VAULT_AGES[-1]),
                           education_groups=groups if len(groups) > 1 else None)
-    likelihood = KWLikelihood(geography, arrays, table, ages=VAULT_AGES)
+    likelihood = KWLikelihood(geography, arrays, table, ages=VAULT_AGES, n_xi=VAULT_N_XI)
     per_person = likelihood.loglik_per_person(table.values)
     return {
         "value_function": {"shape": list(V.shape), "sum": float(flat.sum()), "sum_of_squares": float(flat @ flat),
@@ -132,7 +137,7 @@ def build_vault() -> dict:
         "command": COMMAND,
         "settings": {"provinces": list(VAULT_PROVINCES), "ages": [VAULT_AGES[0], VAULT_AGES[-1]],
                      "relative_spread": RELATIVE_SPREAD, "min_spread": MIN_SPREAD, "seed": SEED,
-                     "panel_people": PANEL_PEOPLE, "panel_years": PANEL_YEARS},
+                     "panel_people": PANEL_PEOPLE, "panel_years": PANEL_YEARS, "n_xi": VAULT_N_XI},
         "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
         "panel": panel.to_dict(orient="list"),
         "tables": {name: {"parameters": table.values, **summarise(geography, table, panel)}

@@ -218,48 +218,46 @@ def _solve_fused_kernel(V, terminal, location_utility, match_utility, moving_cos
                             V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
 
 
+@njit(cache=True)
+def _state_choice_row(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row):
+    """row[j] = v(x, j) minus the flow utility of x (which is the same for every j), at one state."""
+    _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
+    last = a == V.shape[2] - 1
+    row[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
+    if l1 != l0:
+        back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+        back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
+        row[l1] = back
+
+
 @njit(cache=True, parallel=True)
 def _choice_values_batch(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
                          tau, home, age_index, l0s, l1s, m0s, m1s):
     N = tau.shape[0]
-    A = V.shape[2]
     L = V.shape[3]
     out = np.empty((N, L))
     for i in prange(N):
         t, h, a, l0, l1, m0, m1 = tau[i], home[i], age_index[i], l0s[i], l1s[i], m0s[i], m1s[i]
         row = np.empty(L)
-        _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
-        last = a == A - 1
+        _state_choice_row(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row)
         base = location_utility[h, l0] + match_utility[m0]
         for j in range(L):
             out[i, j] = base + row[j]
-        out[i, l0] = base + beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
-        if l1 != l0:
-            back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-            back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
-            out[i, l1] = base + back
     return out
 
 
 @njit(cache=True, parallel=True)
 def _log_choice_probability_batch(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta,
                                   return_discount, tau, home, age_index, l0s, l1s, m0s, m1s, choices):
-    """log rho(x, choice) at N states: the choice values of :func:`_choice_values_batch` and their
-    log-sum-exp in one pass, without the (N, L) array (the likelihood's hot loop)."""
+    """log rho(x, choice) at N states: the choice values and their log-sum-exp in one pass, without
+    the (N, L) array (the likelihood's hot loop; the flow utility cancels)."""
     N = tau.shape[0]
-    A = V.shape[2]
     L = V.shape[3]
     out = np.empty(N)
     for i in prange(N):
-        t, h, a, l0, l1, m0, m1 = tau[i], home[i], age_index[i], l0s[i], l1s[i], m0s[i], m1s[i]
         row = np.empty(L)
-        _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
-        last = a == A - 1
-        row[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
-        if l1 != l0:
-            back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-            back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
-            row[l1] = back
+        _state_choice_row(V, terminal, moving_cost, age_cost, beta, return_discount, tau[i], home[i], age_index[i],
+                          l0s[i], l1s[i], m0s[i], m1s[i], row)
         top = row[0]
         for j in range(1, L):
             if row[j] > top:
