@@ -24,8 +24,6 @@ CHAPTER_PAGES = [page for page in toc_files() if page.startswith("chapters/")]
 SHARED_PACKAGES = {"core", "run"}
 # Work in progress elsewhere: each entry is (what, the page or package) -> why it is skipped for now.
 PENDING = {
-    ("ranges", "chapters/02_kennan_walker"): "chapter 2's parameter comments still repeat their ranges",
-    ("ranges", "chapters/02_kennan_walker_estimation"): "chapter 2's parameter comments still repeat their ranges",
 }
 
 
