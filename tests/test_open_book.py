@@ -233,6 +233,19 @@ def test_measure_children_sees_a_childs_peak_memory_and_its_time():
     assert record["machine"]["cores"] >= 1 and record["machine"]["memory_gb"] > 0
 
 
+def test_measure_children_is_not_inflated_by_a_large_parent():
+    from mig_lib.core.sitebuild import measure_children
+
+    # A forked child's peak resident size before exec is its parent's (Linux keeps it in the reaped
+    # children's ru_maxrss): a test worker grown large by earlier tests must not pass its size on.
+    ballast = bytearray(700_000_000)
+    script = "import time; a = b'x' * 300_000_000; time.sleep(0.3); del a; time.sleep(0.5)"
+    with measure_children() as measured:
+        subprocess.run([sys.executable, "-c", script], check=True)
+    del ballast
+    assert 300 <= measured.as_record()["peak_mb"] < 300 + 200, measured.as_record()
+
+
 def test_measure_children_leaves_out_a_process_started_before_the_block():
     from mig_lib.core.sitebuild import measure_children
 
