@@ -4,6 +4,7 @@ file, the version, the changelog and the publishing workflow. Fast; no site buil
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 import sys
 import time
@@ -244,6 +245,27 @@ def test_measure_children_is_not_inflated_by_a_large_parent():
         subprocess.run([sys.executable, "-c", script], check=True)
     del ballast
     assert 300 <= measured.as_record()["peak_mb"] < 300 + 200, measured.as_record()
+
+
+def test_a_fork_that_has_not_executed_is_not_measured_as_itself():
+    import psutil
+
+    from mig_lib.core.sitebuild import _not_yet_executed
+
+    pid = os.fork()
+    if pid == 0:   # the child never execs: it is this process's image until it exits
+        time.sleep(1.0)
+        os._exit(0)
+    try:
+        assert _not_yet_executed(psutil.Process(pid))
+    finally:
+        os.waitpid(pid, 0)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
+    try:
+        time.sleep(0.5)
+        assert not _not_yet_executed(psutil.Process(child.pid))
+    finally:
+        child.wait()
 
 
 def test_measure_children_leaves_out_a_process_started_before_the_block():

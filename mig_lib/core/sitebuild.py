@@ -199,6 +199,13 @@ def _high_water_mark(pid: int) -> int:
     return 0
 
 
+def _not_yet_executed(process) -> bool:
+    """A fork that has not exec'd yet: it shares its parent's memory image (and command line), so
+    its resident size and high-water mark are the parent's, not its own."""
+    parent = process.parent()
+    return parent is not None and process.cmdline() == parent.cmdline()
+
+
 def _identity(process) -> tuple:
     """A process's pid with its start time (a pid alone may be reused)."""
     import psutil
@@ -229,7 +236,7 @@ def measure_children():
             total = 0
             for child in me.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
-                    if _identity(child) in existing:
+                    if _identity(child) in existing or _not_yet_executed(child):
                         continue
                     sampled_a_child.set()
                     total += child.memory_info().rss
