@@ -140,5 +140,5 @@ def test_estimation_recovers_another_truth(tmp_path):
     assert records["estimation/n_estimated"] == len(estimated) >= 25
     for name in estimated:
         assert records[f"true/{name}"] == other_truth[name]
-    misses = recovery_failures_in_records(records)
+    misses = recovery_failures_in_records(records, only_with_truth=True)   # not the exercises' own fits
     assert not misses, f"estimates more than 3 s.e. from the other truth: {misses}"
