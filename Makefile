@@ -36,7 +36,7 @@ page: $(STAMP)
 # reads the site that test_site.py built (licence footer, citation and reproducibility pages).
 test: $(STAMP) $(CFFCONVERT) browser
 	$(PY) -m pytest -n 2 tests/unit tests/test_binder.py tests/test_open_book.py
-	$(PY) -m pytest -p no:xdist tests/test_chapters.py tests/test_site.py tests/test_open_book_site.py
+	$(PY) -m pytest -p no:xdist --durations=25 tests/test_chapters.py tests/test_site.py tests/test_open_book_site.py
 
 ## unit: the fast unit tests only
 unit: $(STAMP)
