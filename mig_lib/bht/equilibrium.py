@@ -75,12 +75,17 @@ class Allocation:
                 "private_L_formal": self.w_PL, "private_L_informal": self.w_PL}
 
     @property
+    def after_migration(self) -> PopulationStocks:
+        """The five stocks after migration, so that U+ and R+ are summed where U and R are."""
+        return PopulationStocks(S=self.S_plus, PH=self.PH_plus, PL=self.PL_plus, H=self.H_plus, L=self.L_plus)
+
+    @property
     def U_plus(self) -> float:
-        return self.S_plus + self.PH_plus + self.PL_plus
+        return self.after_migration.U
 
     @property
     def R_plus(self) -> float:
-        return self.H_plus + self.L_plus
+        return self.after_migration.R
 
 
 def rural_income(z: float, q: float, delta: float, R: float, R_plus: float) -> float:

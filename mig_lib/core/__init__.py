@@ -24,6 +24,7 @@ from mig_lib.core.results import (
     read_records,
     record,
     record_all,
+    record_columns,
     recorded,
     single_threaded_blas,
     write_records,
@@ -32,5 +33,5 @@ from mig_lib.core.results import (
 __all__ = [
     "AnyOf", "Bool", "Check", "Float", "Int", "ListOf", "OneOf", "OptionalPath", "ParameterError",
     "Shares", "check_parameters", "ParameterTable", "PALETTE", "setup_charts", "DATA_DIR", "REPO_ROOT", "published_path", "RECORD_MIME", "clear_records", "compare",
-    "load_published", "read_records", "record", "record_all", "recorded", "single_threaded_blas", "write_records",
+    "load_published", "read_records", "record", "record_all", "record_columns", "recorded", "single_threaded_blas", "write_records",
 ]

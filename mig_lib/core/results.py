@@ -94,6 +94,26 @@ def record_all(values: Mapping[str, Any], prefix: str = "") -> None:
         record(prefix + key, value)
 
 
+def record_columns(table: pd.DataFrame, keys: Mapping[str, str]) -> None:
+    """Record every cell of some columns of ``table``, one record per row and column.
+
+    ``keys`` maps a column to the pattern of its keys, in which ``{}`` stands for the row's label
+    (e.g. ``{"estimate": "synthetic/estimate/{}"}`` records ``synthetic/estimate/<row>`` for every
+    row). The values keep their column's type (an integer column records integers).
+    """
+    missing = [column for column in keys if column not in table.columns]
+    if missing:
+        raise ValueError(f"argument 'keys' names columns {missing} that the table does not have: "
+                         f"expected some of {list(table.columns)}")
+    for column, pattern in keys.items():
+        if not isinstance(pattern, str) or pattern.count("{}") != 1:
+            raise ValueError(f"argument 'keys' has the pattern {pattern!r} for column {column!r}: expected a "
+                             "string with one '{}' where the row label goes (e.g. 'synthetic/estimate/{}')")
+    for column, pattern in keys.items():
+        for label, value in table[column].items():
+            record(pattern.format(label), value)
+
+
 def single_threaded_blas() -> None:
     """Run this process's BLAS on one thread, so sums in matrix products add in a fixed order.
 

@@ -138,96 +138,123 @@ def _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta,
         row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation
 
 
+@njit(cache=True)
+def _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1):
+    """The value of staying at l0 (the state is kept), flow utility left out."""
+    last = a == V.shape[2] - 1
+    return beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
+
+
+@njit(cache=True)
+def _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1):
+    """The value of returning to the previous province l1 != l0 (the remembered locations and
+    matches swap), flow utility left out."""
+    last = a == V.shape[2] - 1
+    cost = moving_cost[t, h, l0, l1] + age_cost[a] - return_discount
+    return -cost + beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
+
+
+@njit(cache=True)
+def _put_stay_and_return(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row):
+    """Complete a new-province row into every choice's value at state (l0, l1, m0, m1)."""
+    row[l0] = _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1)
+    if l1 != l0:
+        row[l1] = _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1)
+
+
+@njit(cache=True)
+def _max_and_shifted_exp_sum(values):
+    """(top, total): the largest value and sum_j exp(values[j] - top), so that the log-sum-exp is
+    top + log(total) with no exponential overflowing."""
+    top = values[0]
+    for j in range(1, values.shape[0]):
+        if values[j] > top:
+            top = values[j]
+    total = 0.0
+    for j in range(values.shape[0]):
+        total += math.exp(values[j] - top)
+    return top, total
+
+
+@njit(cache=True)
+def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row,
+                  expo, before, after):
+    """v̄ at every (l1, m1) of one (l0, m0): the new-province exponentials once, then ~3 per state.
+
+    before[k] = sum of expo[j] for j < k and after[k] = sum for j > k (j != l0), so the sum over
+    the new provinces other than l1 is one addition, with no subtraction to cancel."""
+    L = row.shape[0]
+    M = V.shape[5]
+    row_max = -np.inf
+    for j in range(L):
+        if row[j] > row_max:
+            row_max = row[j]
+    for j in range(L):
+        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
+    before[0] = 0.0
+    for j in range(L):
+        before[j + 1] = before[j] + expo[j]
+    after[L - 1] = 0.0
+    for j in range(L - 1, 0, -1):
+        after[j - 1] = after[j] + expo[j]
+    for l1 in range(L):
+        new_sum = before[L] if l1 == l0 else before[l1] + after[l1]
+        for m1 in range(M):
+            stay = _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1)
+            if l1 == l0:
+                top = max(stay, row_max)
+                total = math.exp(stay - top) + new_sum * math.exp(row_max - top)
+            else:
+                back = _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1)
+                top = max(stay, back, row_max)
+                total = math.exp(stay - top) + math.exp(back - top) + new_sum * math.exp(row_max - top)
+            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+
+
+@njit(cache=True)
+def _fused_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row, values):
+    """v̄ at every (l1, m1) of one (l0, m0): the direct log-sum-exp, one exponential per choice."""
+    L = row.shape[0]
+    M = V.shape[5]
+    for l1 in range(L):
+        for m1 in range(M):
+            for j in range(L):
+                values[j] = row[j]
+            _put_stay_and_return(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1,
+                                 values)
+            top, total = _max_and_shifted_exp_sum(values)
+            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+
+
 @njit(cache=True, parallel=True)
-def _solve_shared_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
+def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount, fused):
+    """Backward induction, in parallel over the independent (type, home) problems; at every age
+    and (l0, m0), the new-province row is computed once and the cells of all (l1, m1) filled from it
+    (``fused``: by :func:`_fused_cells`, else by :func:`_shared_cells`)."""
     T, H, A, L, _, M, _ = V.shape
     for th in prange(T * H):
         t = th // H
         h = th % H
         row = np.empty(L)
-        expo = np.empty(L)
-        before = np.empty(L + 1)  # before[k] = sum of expo[j] for j < k (j != l0)
-        after = np.empty(L + 1)   # after[k]  = sum of expo[j] for j > k (j != l0)
+        scratch = np.empty((3, L + 1))
         for a in range(A - 1, -1, -1):
-            last = a == A - 1
-            for l0 in range(L):
-                for m0 in range(M):
-                    _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
-                    row_max = -np.inf
-                    for j in range(L):
-                        if row[j] > row_max:
-                            row_max = row[j]
-                    for j in range(L):
-                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
-                    before[0] = 0.0
-                    for j in range(L):
-                        before[j + 1] = before[j] + expo[j]
-                    after[L - 1] = 0.0
-                    for j in range(L - 1, 0, -1):
-                        after[j - 1] = after[j] + expo[j]
-                    base = location_utility[h, l0] + match_utility[m0]
-                    for l1 in range(L):
-                        if l1 == l0:
-                            new_sum = before[L]
-                        else:
-                            new_sum = before[l1] + after[l1]
-                        for m1 in range(M):
-                            stay = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
-                            if l1 == l0:
-                                top = max(stay, row_max)
-                                total = math.exp(stay - top) + new_sum * math.exp(row_max - top)
-                            else:
-                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-                                back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
-                                top = max(stay, back, row_max)
-                                total = (math.exp(stay - top) + math.exp(back - top)
-                                         + new_sum * math.exp(row_max - top))
-                            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
-
-
-@njit(cache=True, parallel=True)
-def _solve_fused_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount):
-    T, H, A, L, _, M, _ = V.shape
-    for th in prange(T * H):
-        t = th // H
-        h = th % H
-        row = np.empty(L)
-        values = np.empty(L)
-        for a in range(A - 1, -1, -1):
-            last = a == A - 1
             for l0 in range(L):
                 for m0 in range(M):
                     _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
                     base = location_utility[h, l0] + match_utility[m0]
-                    for l1 in range(L):
-                        for m1 in range(M):
-                            for j in range(L):
-                                values[j] = row[j]
-                            values[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
-                            if l1 != l0:
-                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-                                back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
-                                values[l1] = back
-                            top = values[0]
-                            for j in range(1, L):
-                                if values[j] > top:
-                                    top = values[j]
-                            total = 0.0
-                            for j in range(L):
-                                total += math.exp(values[j] - top)
-                            V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+                    if fused:
+                        _fused_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base,
+                                     row, scratch[0, :L])
+                    else:
+                        _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0,
+                                      base, row, scratch[0, :L], scratch[1], scratch[2])
 
 
 @njit(cache=True)
 def _state_choice_row(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row):
     """row[j] = v(x, j) minus the flow utility of x (which is the same for every j), at one state."""
     _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row)
-    last = a == V.shape[2] - 1
-    row[l0] = beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
-    if l1 != l0:
-        back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
-        back += beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
-        row[l1] = back
+    _put_stay_and_return(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row)
 
 
 @njit(cache=True, parallel=True)
@@ -258,13 +285,7 @@ def _log_choice_probability_batch(V, terminal, location_utility, match_utility, 
         row = np.empty(L)
         _state_choice_row(V, terminal, moving_cost, age_cost, beta, return_discount, tau[i], home[i], age_index[i],
                           l0s[i], l1s[i], m0s[i], m1s[i], row)
-        top = row[0]
-        for j in range(1, L):
-            if row[j] > top:
-                top = row[j]
-        total = 0.0
-        for j in range(L):
-            total += math.exp(row[j] - top)
+        top, total = _max_and_shifted_exp_sum(row)
         out[i] = row[choices[i]] - top - math.log(total)
     return out
 
@@ -288,9 +309,8 @@ def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None)
                 model.n_match, model.n_match)
     if V.shape != expected or V.dtype != np.float64 or not V.flags.c_contiguous:
         raise ParameterError(f"argument 'out' must be a C-contiguous float64 array of shape {expected}")
-    kernel = _solve_shared_kernel if method == "shared" else _solve_fused_kernel
-    kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost, model.age_cost,
-           model.beta, model.return_discount)
+    _solve_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
+                  model.age_cost, model.beta, model.return_discount, method == "fused")
     return KWSolution(model=model, V=V, method=method)
 
 

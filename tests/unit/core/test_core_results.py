@@ -7,10 +7,11 @@ import math
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
 from mig_lib.core import (RECORD_MIME, clear_records, compare, load_published, read_records, record, record_all,
-                          recorded, write_records)
+                          record_columns, recorded, write_records)
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +48,24 @@ def test_record_all_records_each_key_behind_the_prefix():
     assert recorded() == {"four_type/table4/benchmark/chi_H": 0.25, "four_type/table5/benchmark/tfr": 1.5}
     with pytest.raises(ValueError, match="record key"):
         record_all({"bad key": 1.0})
+
+
+def test_record_columns_records_each_chosen_cell_under_its_row_label():
+    table = pd.DataFrame({"equilibrium": [0.0845, 0.0935], "n_equilibria": [1, 3], "note": ["a", "b"]},
+                         index=["figure1", "figure2"])
+    record_columns(table, {"equilibrium": "{}/equilibrium", "n_equilibria": "{}/n_equilibria"})
+    assert recorded() == {"figure1/equilibrium": 0.0845, "figure2/equilibrium": 0.0935,
+                          "figure1/n_equilibria": 1, "figure2/n_equilibria": 3}
+    assert type(recorded()["figure2/n_equilibria"]) is int      # an integer column records integers
+
+
+@pytest.mark.parametrize("keys, message", [({"missing": "{}/x"}, r"columns \['missing'\].*expected some of"),
+                                           ({"value": "no/placeholder"}, "one '{}' where the row label goes"),
+                                           ({"value": "{}/{}"}, "one '{}' where the row label goes")])
+def test_record_columns_rejects_unknown_columns_and_bad_patterns(keys, message):
+    with pytest.raises(ValueError, match=message):
+        record_columns(pd.DataFrame({"value": [1.0]}, index=["a"]), keys)
+    assert recorded() == {}                                      # nothing half-recorded
 
 
 @pytest.mark.parametrize("key", ["", "has space", "/leading", "trailing/", "a//b", 3])
