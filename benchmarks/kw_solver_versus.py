@@ -5,7 +5,8 @@ and times both kernels ("shared" and "fused") of both versions on the full China
 (base, ours, base, ours, ...), so that a drift of the machine's speed hits both alike. Prints, for
 every kernel, the median of the warm runs of each version and the median of the pairwise ratios
 ours / base; the first call of each (numba compilation from an empty cache plus one solve); and
-the largest difference between the two versions' value arrays.
+the largest difference between the two versions' value arrays. Then the same for the likelihood's
+kernel, the log choice probabilities at random states of the solved model.
 
 Usage: python benchmarks/kw_solver_versus.py [--base REV] [--repeats N] [--threads K] [--json]
 """
@@ -35,6 +36,7 @@ from mig_lib.kw.geography import load_china  # noqa: E402
 from mig_lib.kw.model import build_model  # noqa: E402
 
 SOLVER_PATH = "mig_lib/kw/solve.py"
+LIKELIHOOD_STATES = 5_000_000  # states at which the likelihood kernel is timed
 ours = importlib.import_module("mig_lib.kw.solve")  # the module (mig_lib.kw.solve is also the solver function)
 
 
@@ -78,6 +80,22 @@ def run(base_revision: str, repeats: int) -> dict:
                 result[f"{method}/{name}/median_s"] = statistics.median(times[name])
             result[f"{method}/ours_over_base_median"] = statistics.median(
                 [o / b for o, b in zip(times["ours"], times["base"])])
+        # the likelihood's kernel: log choice probabilities at random states of the solved model
+        states = [rng_column.reshape(-1) for rng_column in np.split(
+            np.random.default_rng(0).integers(0, np.array(values["ours"].shape), size=(LIKELIHOOD_STATES, 7)), 7, axis=1)]
+        choices = np.random.default_rng(1).integers(0, model.n_locations, size=LIKELIHOOD_STATES)
+        solutions = {name: module.KWSolution(model=model, V=values[name], method="shared")
+                     for name, module in versions.items()}
+        logprob = {name: solutions[name].log_choice_probability(*states, choices) for name in versions}
+        result["likelihood/max_abs_difference"] = float(np.max(np.abs(logprob["ours"] - logprob["base"])))
+        times = {name: [] for name in versions}
+        for _ in range(repeats):
+            for name in versions:
+                times[name].append(seconds(lambda name=name: solutions[name].log_choice_probability(*states, choices)))
+        for name in versions:
+            result[f"likelihood/{name}/median_s"] = statistics.median(times[name])
+        result["likelihood/ours_over_base_median"] = statistics.median(
+            [o / b for o, b in zip(times["ours"], times["base"])])
     return result
 
 
@@ -104,6 +122,10 @@ def main() -> None:
               f"{result[f'{method}/ours_over_base_median']:.3f}; first call (compile + solve): base "
               f"{result[f'{method}/base/first_call_s']:.2f} s, ours {result[f'{method}/ours/first_call_s']:.2f} s; "
               f"largest |difference| {result[f'{method}/max_abs_difference']:.1e}")
+    print(f"  log choice probability at {LIKELIHOOD_STATES:,} states: median base "
+          f"{result['likelihood/base/median_s']:.3f} s, ours {result['likelihood/ours/median_s']:.3f} s, ours/base "
+          f"(median of pairs) {result['likelihood/ours_over_base_median']:.3f}; largest |difference| "
+          f"{result['likelihood/max_abs_difference']:.1e}")
 
 
 if __name__ == "__main__":

@@ -138,14 +138,14 @@ def _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta,
         row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1):
     """The value of staying at l0 (the state is kept), flow utility left out."""
     last = a == V.shape[2] - 1
     return beta * (terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1):
     """The value of returning to the previous province l1 != l0 (the remembered locations and
     matches swap), flow utility left out."""
@@ -154,7 +154,7 @@ def _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, 
     return -cost + beta * (terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _put_stay_and_return(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1, row):
     """Complete a new-province row into every choice's value at state (l0, l1, m0, m1)."""
     row[l0] = _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1)
@@ -162,7 +162,7 @@ def _put_stay_and_return(V, terminal, moving_cost, age_cost, beta, return_discou
         row[l1] = _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _max_and_shifted_exp_sum(values):
     """(top, total): the largest value and sum_j exp(values[j] - top), so that the log-sum-exp is
     top + log(total) with no exponential overflowing."""
@@ -176,7 +176,7 @@ def _max_and_shifted_exp_sum(values):
     return top, total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row,
                   expo, before, after):
     """v̄ at every (l1, m1) of one (l0, m0): the new-province exponentials once, then ~3 per state.
@@ -211,7 +211,7 @@ def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, 
             V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fused_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row, values):
     """v̄ at every (l1, m1) of one (l0, m0): the direct log-sum-exp, one exponential per choice."""
     L = row.shape[0]
