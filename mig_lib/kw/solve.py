@@ -236,7 +236,10 @@ def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age
         t = th // H
         h = th % H
         row = np.empty(L)
-        scratch = np.empty((3, L + 1))
+        values = np.empty(L)      # fused: every choice's value at one state
+        expo = np.empty(L)        # shared: the new-province exponentials and their running sums
+        before = np.empty(L + 1)
+        after = np.empty(L + 1)
         for a in range(A - 1, -1, -1):
             for l0 in range(L):
                 for m0 in range(M):
@@ -244,10 +247,10 @@ def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age
                     base = location_utility[h, l0] + match_utility[m0]
                     if fused:
                         _fused_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base,
-                                     row, scratch[0, :L])
+                                     row, values)
                     else:
                         _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0,
-                                      base, row, scratch[0, :L], scratch[1], scratch[2])
+                                      base, row, expo, before, after)
 
 
 @njit(cache=True)
