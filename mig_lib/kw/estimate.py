@@ -101,6 +101,13 @@ def _replication(replication: int, geography, params: ParameterTable, names: Seq
     return row
 
 
+def replication_task(geography, params: ParameterTable, names: Sequence[str], n_people: int, n_years: int,
+                     seed: int, observed_every: int = 1, *, n_xi: int = 1, **options):
+    """``task(r)`` -> the row of replication r (seed ``seed + 1 + r``): what :func:`monte_carlo` maps."""
+    return partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
+                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
+
+
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
                 n_years: int, seed: int, observed_every: int = 1, *, n_xi: int = 1, client=None,
                 workers: int | None = None,
@@ -116,8 +123,7 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
     ``scheduler_file`` is given (:func:`mig_lib.core.distributed.map_tasks`: an embedded
     LocalCluster of ``workers`` processes, or an existing cluster).
     """
-    task = partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
-                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
+    task = replication_task(geography, params, names, n_people, n_years, seed, observed_every, n_xi=n_xi, **options)
     if client is None and workers is None and scheduler is None and scheduler_file is None:
         rows = [task(r) for r in range(n_replications)]
     else:
