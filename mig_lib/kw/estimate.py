@@ -68,7 +68,8 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
         check_kw_estimation_request(
             n_people, int(math.ceil(len(frame) / n_people)), geography.n, len(names),
             sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu, n_xi=n_xi,
-            n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", False))
+            n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", False),
+            exact_gradient=not finite_differences)
     groups = education_groups(params)
     panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every,
                          education_groups=groups if len(groups) > 1 else None)
