@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.kw.likelihood import KWLikelihood, _logsumexp
+from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp
 from mig_lib.kw.model import KWModel
 from mig_lib.kw.solve import solve
 
@@ -243,19 +243,6 @@ def choice_log_prob_tangents(model: KWModel, V: np.ndarray, tangents: ArrayTange
 # ----------------------------------------------------------------------------------------------
 # The wage density and its derivative
 # ----------------------------------------------------------------------------------------------
-LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-@njit(cache=True)
-def _wage_term(residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, out):
-    """log ψ = log φ((residual − ν − η)/σ) − log σ; its derivative into ``out`` (K,)."""
-    z = (residual - nu - eta) / sigma
-    for k in range(out.shape[0]):
-        dz = (d_residual[k] - d_nu[k] - d_eta[k] - z * d_sigma[k]) / sigma
-        out[k] = -z * dz - d_sigma[k] / sigma
-    return -0.5 * z * z - math.log(sigma) - LOG_SQRT_2PI
-
-
 @njit(cache=True)
 def _streaming_add(value, gradient, state, accumulated):
     """Add exp(value) (with its gradient) to a running log-sum-exp ``state = [max, Σ exp(v − max)]``."""
@@ -463,7 +450,7 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
         for tau in range(n_types):
             running[tau, 0] = -np.inf
             running[tau, 1] = 0.0
-            per_e, d_per_e = _forward_person_tangent(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
+            per_e, d_per_e = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
                                                      location, gap, choice_prob, d_log_choice_prob, residual,
                                                      d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
                                                      home_remembered)
@@ -472,151 +459,6 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
         _mix_types(i, running, accumulated, math.log(eta.shape[0] * sigma.shape[0]), log_type_weights,
                    d_log_type_weights, total, scores)
     return total, scores
-
-
-@njit(cache=True)
-def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi):
-    """log ψ (M, E) and its derivative (M, E, K) on row r; 0 where the wage is missing."""
-    n_sigma = sigma.shape[0]
-    for m in range(nu.shape[0]):
-        for ie in range(eta.shape[0]):
-            for s in range(n_sigma):
-                e = ie * n_sigma + s
-                if np.isnan(residual[r]):
-                    log_psi[m, e] = 0.0
-                    d_log_psi[m, e, :] = 0.0
-                else:
-                    log_psi[m, e] = _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie], d_eta[ie],
-                                               sigma[s], d_sigma[s], d_log_psi[m, e])
-
-
-@njit(cache=True)
-def _forward_person_tangent(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
-                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
-    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ
-    (h is the home province, ``row`` the person's (education, home) row of the solved model).
-
-    f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L.
-    """
-    L = choice_prob.shape[3]
-    M = choice_prob.shape[5]
-    E = eta.shape[0] * sigma.shape[0]
-    K = d_residual.shape[1]
-    f = np.zeros((L, L, M, M, E))
-    g = np.zeros((L, L, M, M, E, K))
-    log_scale = np.zeros(E)
-    log_psi = np.empty((M, E))
-    d_log_psi = np.empty((M, E, K))
-    l0 = location[start]
-    l1 = l0
-    if home_remembered and h != l0:
-        l1 = h
-    _row_wage(start, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
-    for e in range(E):
-        top = -np.inf
-        for m0 in range(M):
-            top = max(top, log_psi[m0, e])
-        log_scale[e] = top
-        for m0 in range(M):
-            for m1 in range(M):
-                if l1 == l0 and m1 != m0:
-                    continue
-                weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
-                value = weight * math.exp(log_psi[m0, e] - top)
-                f[l0, l1, m0, m1, e] = value
-                for k in range(K):
-                    g[l0, l1, m0, m1, e, k] = value * d_log_psi[m0, e, k]
-    for r in range(start, end - 1):
-        for step in range(gap[r]):
-            a = age_index[r] + step
-            f_new = np.zeros((L, L, M, M, E))
-            g_new = np.zeros((L, L, M, M, E, K))
-            for x0 in range(L):
-                for x1 in range(L):
-                    for n0 in range(M):
-                        for n1 in range(M):
-                            mass = 0.0
-                            for e in range(E):
-                                mass += f[x0, x1, n0, n1, e]
-                            if mass == 0.0:
-                                continue
-                            for j in range(L):
-                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
-                                if p == 0.0:
-                                    continue
-                                if j == x0:
-                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x0, x1, n0, n1, p,
-                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-                                elif j == x1:
-                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x1, x0, n1, n0, p,
-                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-                                else:
-                                    for s in range(M):
-                                        _transfer(f, g, f_new, g_new, x0, x1, n0, n1, j, x0, s, n0, p / M,
-                                                  d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-            f = f_new
-            g = g_new
-        seen = location[r + 1]
-        for x0 in range(L):
-            if x0 != seen:
-                f[x0] = 0.0
-                g[x0] = 0.0
-        _row_wage(r + 1, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
-        for e in range(E):
-            top = -np.inf
-            for n0 in range(M):
-                top = max(top, log_psi[n0, e])
-            for x1 in range(L):
-                for n0 in range(M):
-                    factor = math.exp(log_psi[n0, e] - top)
-                    for n1 in range(M):
-                        f[seen, x1, n0, n1, e] *= factor
-                        for k in range(K):
-                            g[seen, x1, n0, n1, e, k] = (g[seen, x1, n0, n1, e, k] * factor
-                                                         + f[seen, x1, n0, n1, e] * d_log_psi[n0, e, k])
-            mass = 0.0
-            for x1 in range(L):
-                for n0 in range(M):
-                    for n1 in range(M):
-                        mass += f[seen, x1, n0, n1, e]
-            if mass > 0.0:
-                for x1 in range(L):
-                    for n0 in range(M):
-                        for n1 in range(M):
-                            f[seen, x1, n0, n1, e] /= mass
-                            for k in range(K):
-                                g[seen, x1, n0, n1, e, k] /= mass
-                log_scale[e] += top + math.log(mass)
-            else:
-                log_scale[e] = -np.inf
-    per_e = np.empty(E)
-    d_per_e = np.zeros((E, K))
-    for e in range(E):
-        mass = 0.0
-        for x0 in range(L):
-            for x1 in range(L):
-                for n0 in range(M):
-                    for n1 in range(M):
-                        mass += f[x0, x1, n0, n1, e]
-                        for k in range(K):
-                            d_per_e[e, k] += g[x0, x1, n0, n1, e, k]
-        if mass > 0.0:
-            per_e[e] = log_scale[e] + math.log(mass)
-            for k in range(K):
-                d_per_e[e, k] /= mass
-        else:
-            per_e[e] = -np.inf
-    return per_e, d_per_e
-
-
-@njit(cache=True)
-def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
-    """Move probability p of state x to state y: f_new += p f, g_new += p (g + f d log p)."""
-    for e in range(f.shape[4]):
-        mass = f[x0, x1, n0, n1, e]
-        f_new[y0, y1, s0, s1, e] += p * mass
-        for k in range(g.shape[5]):
-            g_new[y0, y1, s0, s1, e, k] += p * (g[x0, x1, n0, n1, e, k] + mass * d_log_p[k])
 
 
 # ----------------------------------------------------------------------------------------------
