@@ -68,7 +68,8 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
         check_kw_estimation_request(
             n_people, int(math.ceil(len(frame) / n_people)), geography.n, len(names),
             sum(n not in WAGE_ONLY_PARAMETERS + MIXTURE_ONLY_PARAMETERS for n in names), n_nu=n_nu, n_xi=n_xi,
-            n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", False))
+            n_ages=len(ages), nelder_mead_check=options.get("nelder_mead_check", False),
+            exact_gradient=not finite_differences)
     groups = education_groups(params)
     panel = panel_arrays(frame, geography.codes, (ages[0], ages[-1]), observed_every=observed_every,
                          education_groups=groups if len(groups) > 1 else None)
@@ -101,6 +102,13 @@ def _replication(replication: int, geography, params: ParameterTable, names: Seq
     return row
 
 
+def replication_task(geography, params: ParameterTable, names: Sequence[str], n_people: int, n_years: int,
+                     seed: int, observed_every: int = 1, *, n_xi: int = 1, **options):
+    """``task(r)`` -> the row of replication r (seed ``seed + 1 + r``): what :func:`monte_carlo` maps."""
+    return partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
+                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
+
+
 def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_replications: int, n_people: int,
                 n_years: int, seed: int, observed_every: int = 1, *, n_xi: int = 1, client=None,
                 workers: int | None = None,
@@ -116,8 +124,7 @@ def monte_carlo(geography, params: ParameterTable, names: Sequence[str], n_repli
     ``scheduler_file`` is given (:func:`mig_lib.core.distributed.map_tasks`: an embedded
     LocalCluster of ``workers`` processes, or an existing cluster).
     """
-    task = partial(_replication, geography=geography, params=params, names=list(names), n_people=n_people,
-                   n_years=n_years, seed=seed, observed_every=observed_every, options=dict(options), n_xi=n_xi)
+    task = replication_task(geography, params, names, n_people, n_years, seed, observed_every, n_xi=n_xi, **options)
     if client is None and workers is None and scheduler is None and scheduler_file is None:
         rows = [task(r) for r in range(n_replications)]
     else:

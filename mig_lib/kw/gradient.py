@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, prange
 
 from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.kw.likelihood import KWLikelihood
+from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp
 from mig_lib.kw.model import KWModel
 from mig_lib.kw.solve import solve
 
@@ -243,19 +243,6 @@ def choice_log_prob_tangents(model: KWModel, V: np.ndarray, tangents: ArrayTange
 # ----------------------------------------------------------------------------------------------
 # The wage density and its derivative
 # ----------------------------------------------------------------------------------------------
-LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-@njit(cache=True)
-def _wage_term(residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, out):
-    """log ψ = log φ((residual − ν − η)/σ) − log σ; its derivative into ``out`` (K,)."""
-    z = (residual - nu - eta) / sigma
-    for k in range(out.shape[0]):
-        dz = (d_residual[k] - d_nu[k] - d_eta[k] - z * d_sigma[k]) / sigma
-        out[k] = -z * dz - d_sigma[k] / sigma
-    return -0.5 * z * z - math.log(sigma) - LOG_SQRT_2PI
-
-
 @njit(cache=True)
 def _streaming_add(value, gradient, state, accumulated):
     """Add exp(value) (with its gradient) to a running log-sum-exp ``state = [max, Σ exp(v − max)]``."""
@@ -274,10 +261,23 @@ def _streaming_add(value, gradient, state, accumulated):
 
 
 @njit(cache=True, parallel=True)
-def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob, d_choice_log_prob,
-                          residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
-                          d_log_type_weights, n_match):
-    """log L_i and ∂ log L_i/∂θ per person (annual panels: the sum over match combinations)."""
+def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob, choice_index,
+                          d_choice_log_prob, moved, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
+                          log_type_weights, d_log_type_weights, n_match):
+    """log L_i and ∂ log L_i/∂θ per person (annual panels: the sum over match combinations).
+
+    ``d_choice_log_prob[choice_index[r, τ, m0, m1], k]`` is ∂ log λ/∂θ_moved[k] of the observed
+    choice on row r (only the reachable (row, type, m0, m1) cells are stored; the parameters that
+    do not move the model have none).
+
+    ∂ log L_i(τ) is the weighted mean, over match combinations c and wage errors e, of the
+    derivatives of the terms, and each term is a sum of row terms (one log λ per row, one log ψ per
+    row with a wage). So a first pass computes each combination's log term, a second accumulates
+    each combination's weight on the (row, m0, m1) and (draw, m, e) cells it reads, and the K-long
+    derivatives are contracted once per cell, not once per combination: the work per combination
+    is that of the plain likelihood. The wage cells are contracted through the coefficients of
+    ∂ log ψ = (z/σ)(−∂residual + ∂ν + ∂η) + ((z² − 1)/σ) ∂σ, z = (residual − ν − η)/σ.
+    """
     n_people = len(person_start) - 1
     n_types = choice_log_prob.shape[1]
     n_eta, n_sigma = eta.shape[0], sigma.shape[0]
@@ -285,13 +285,12 @@ def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choic
     K = d_residual.shape[1]
     total = np.empty(n_people)
     scores = np.zeros((n_people, K))
+    log_sigma = np.log(sigma)
     for i in prange(n_people):
         start, end = person_start[i], person_start[i + 1]
         n = n_draws[i]
         # wage log densities summed over the rows of each draw, for each match and (η, σ)
         draw_sum = np.zeros((n, n_match, E))
-        d_draw_sum = np.zeros((n, n_match, E, K))
-        d_term = np.empty(K)
         for r in range(start, end):
             if np.isnan(residual[r]):
                 continue
@@ -299,55 +298,113 @@ def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choic
             for m in range(n_match):
                 for ie in range(n_eta):
                     for s in range(n_sigma):
-                        e = ie * n_sigma + s
-                        draw_sum[d, m, e] += _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie],
-                                                        d_eta[ie], sigma[s], d_sigma[s], d_term)
-                        for k in range(K):
-                            d_draw_sum[d, m, e, k] += d_term[k]
+                        z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
+                        draw_sum[d, m, ie * n_sigma + s] += -0.5 * z * z - log_sigma[s] - LOG_SQRT_2PI
+        n_combos = n_match ** n
         combo = np.zeros(n, dtype=np.int64)
         wage_sum = np.empty(E)
-        d_wage = np.empty(K)
-        d_combo = np.empty(K)
-        running = np.empty((n_types, 2))
-        accumulated = np.zeros((n_types, K))
-        for tau in range(n_types):
-            running[tau, 0] = -np.inf
-            running[tau, 1] = 0.0
-        for c in range(n_match ** n):
-            rest = c
-            for k in range(n):
-                combo[k] = rest % n_match
-                rest //= n_match
+        wage_part = np.empty(n_combos)
+        terms = np.empty((n_types, n_combos))
+        # pass 1: every combination's log term per type (log Σ_e exp(wage sum) + Σ_rows log λ)
+        for c in range(n_combos):
+            _combination_digits(c, n_match, combo)
             for e in range(E):
                 wage_sum[e] = 0.0
                 for d in range(n):
                     wage_sum[e] += draw_sum[d, combo[d], e]
-            top = wage_sum.max()
-            weight_total = 0.0
-            for k in range(K):
-                d_wage[k] = 0.0
-            for e in range(E):
-                w = math.exp(wage_sum[e] - top)
-                weight_total += w
-                for d in range(n):
-                    for k in range(K):
-                        d_wage[k] += w * d_draw_sum[d, combo[d], e, k]
-            wage_part = top + math.log(weight_total) - math.log(E)
-            for k in range(K):
-                d_wage[k] /= weight_total
+            wage_part[c] = _logsumexp(wage_sum)
             for tau in range(n_types):
                 choice_part = 0.0
-                for k in range(K):
-                    d_combo[k] = d_wage[k]
                 for r in range(start, end):
-                    m0, m1 = combo[draw_here[r]], combo[draw_previous[r]]
-                    choice_part += choice_log_prob[r, tau, m0, m1]
-                    for k in range(K):
-                        d_combo[k] += d_choice_log_prob[r, tau, m0, m1, k]
-                _streaming_add(choice_part + wage_part, d_combo, running[tau], accumulated[tau])
+                    choice_part += choice_log_prob[r, tau, combo[draw_here[r]], combo[draw_previous[r]]]
+                terms[tau, c] = choice_part + wage_part[c]
+        log_by_type = np.empty(n_types)
+        for tau in range(n_types):
+            log_by_type[tau] = _logsumexp(terms[tau])
+        # pass 2: each combination's weight within its type, on the cells its derivative reads
+        choice_weight = np.zeros((end - start, n_types, n_match, n_match))
+        wage_weight = np.zeros((n_types, n, n_match, E))
+        type_weight = np.empty(n_types)
+        for c in range(n_combos):
+            _combination_digits(c, n_match, combo)
+            any_weight = False
+            for tau in range(n_types):
+                type_weight[tau] = (math.exp(terms[tau, c] - log_by_type[tau])
+                                    if log_by_type[tau] > -np.inf else 0.0)
+                any_weight = any_weight or type_weight[tau] > 0.0
+            if not any_weight:
+                continue
+            for e in range(E):
+                wage_sum[e] = 0.0
+                for d in range(n):
+                    wage_sum[e] += draw_sum[d, combo[d], e]
+            for e in range(E):
+                error_weight = math.exp(wage_sum[e] - wage_part[c])
+                for tau in range(n_types):
+                    w = type_weight[tau] * error_weight
+                    for d in range(n):
+                        wage_weight[tau, d, combo[d], e] += w
+            for tau in range(n_types):
+                for r in range(start, end):
+                    choice_weight[r - start, tau, combo[draw_here[r]], combo[draw_previous[r]]] += type_weight[tau]
+        running = np.empty((n_types, 2))
+        accumulated = np.zeros((n_types, K))
+        coefficient_nu = np.empty(n_match)
+        coefficient_eta = np.empty(n_eta)
+        coefficient_sigma = np.empty(n_sigma)
+        for tau in range(n_types):
+            # the weights are normalised within the type: accumulated[τ] is ∂ log L_i(τ) itself
+            running[tau, 0] = log_by_type[tau] - math.log(E)
+            running[tau, 1] = 1.0 if log_by_type[tau] > -np.inf else 0.0
+            for r in range(start, end):
+                for m0 in range(n_match):
+                    for m1 in range(n_match):
+                        cell = choice_index[r, tau, m0, m1]
+                        w = choice_weight[r - start, tau, m0, m1]
+                        if w != 0.0 and cell >= 0:   # cell -1: a row without a choice (its log λ is 0)
+                            for k in range(moved.shape[0]):
+                                accumulated[tau, moved[k]] += w * d_choice_log_prob[cell, k]
+            coefficient_nu[:] = 0.0
+            coefficient_eta[:] = 0.0
+            coefficient_sigma[:] = 0.0
+            for r in range(start, end):
+                if np.isnan(residual[r]):
+                    continue
+                d = draw_here[r]
+                coefficient_residual = 0.0
+                for m in range(n_match):
+                    for ie in range(n_eta):
+                        for s in range(n_sigma):
+                            w = wage_weight[tau, d, m, ie * n_sigma + s]
+                            if w == 0.0:
+                                continue
+                            z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
+                            slope = w * z / sigma[s]
+                            coefficient_residual -= slope
+                            coefficient_nu[m] += slope
+                            coefficient_eta[ie] += slope
+                            coefficient_sigma[s] += w * (z * z - 1.0) / sigma[s]
+                for k in range(K):
+                    accumulated[tau, k] += coefficient_residual * d_residual[r, k]
+            for k in range(K):
+                for m in range(n_match):
+                    accumulated[tau, k] += coefficient_nu[m] * d_nu[m, k]
+                for ie in range(n_eta):
+                    accumulated[tau, k] += coefficient_eta[ie] * d_eta[ie, k]
+                for s in range(n_sigma):
+                    accumulated[tau, k] += coefficient_sigma[s] * d_sigma[s, k]
         _mix_types(i, running, accumulated, n * math.log(n_match), log_type_weights, d_log_type_weights, total,
                    scores)
     return total, scores
+
+
+@njit(cache=True)
+def _combination_digits(c, n_match, combo):
+    """The match drawn at each location draw in combination c (its mixed-radix digits)."""
+    rest = c
+    for k in range(combo.shape[0]):
+        combo[k] = rest % n_match
+        rest //= n_match
 
 
 @njit(cache=True)
@@ -393,7 +450,7 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
         for tau in range(n_types):
             running[tau, 0] = -np.inf
             running[tau, 1] = 0.0
-            per_e, d_per_e = _forward_person_tangent(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
+            per_e, d_per_e = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index,
                                                      location, gap, choice_prob, d_log_choice_prob, residual,
                                                      d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
                                                      home_remembered)
@@ -402,151 +459,6 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
         _mix_types(i, running, accumulated, math.log(eta.shape[0] * sigma.shape[0]), log_type_weights,
                    d_log_type_weights, total, scores)
     return total, scores
-
-
-@njit(cache=True)
-def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi):
-    """log ψ (M, E) and its derivative (M, E, K) on row r; 0 where the wage is missing."""
-    n_sigma = sigma.shape[0]
-    for m in range(nu.shape[0]):
-        for ie in range(eta.shape[0]):
-            for s in range(n_sigma):
-                e = ie * n_sigma + s
-                if np.isnan(residual[r]):
-                    log_psi[m, e] = 0.0
-                    d_log_psi[m, e, :] = 0.0
-                else:
-                    log_psi[m, e] = _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie], d_eta[ie],
-                                               sigma[s], d_sigma[s], d_log_psi[m, e])
-
-
-@njit(cache=True)
-def _forward_person_tangent(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
-                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
-    """The forward recursion of :func:`mig_lib.kw.likelihood._forward_person` with its tangent g = df/dθ
-    (h is the home province, ``row`` the person's (education, home) row of the solved model).
-
-    f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L.
-    """
-    L = choice_prob.shape[3]
-    M = choice_prob.shape[5]
-    E = eta.shape[0] * sigma.shape[0]
-    K = d_residual.shape[1]
-    f = np.zeros((L, L, M, M, E))
-    g = np.zeros((L, L, M, M, E, K))
-    log_scale = np.zeros(E)
-    log_psi = np.empty((M, E))
-    d_log_psi = np.empty((M, E, K))
-    l0 = location[start]
-    l1 = l0
-    if home_remembered and h != l0:
-        l1 = h
-    _row_wage(start, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
-    for e in range(E):
-        top = -np.inf
-        for m0 in range(M):
-            top = max(top, log_psi[m0, e])
-        log_scale[e] = top
-        for m0 in range(M):
-            for m1 in range(M):
-                if l1 == l0 and m1 != m0:
-                    continue
-                weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
-                value = weight * math.exp(log_psi[m0, e] - top)
-                f[l0, l1, m0, m1, e] = value
-                for k in range(K):
-                    g[l0, l1, m0, m1, e, k] = value * d_log_psi[m0, e, k]
-    for r in range(start, end - 1):
-        for step in range(gap[r]):
-            a = age_index[r] + step
-            f_new = np.zeros((L, L, M, M, E))
-            g_new = np.zeros((L, L, M, M, E, K))
-            for x0 in range(L):
-                for x1 in range(L):
-                    for n0 in range(M):
-                        for n1 in range(M):
-                            mass = 0.0
-                            for e in range(E):
-                                mass += f[x0, x1, n0, n1, e]
-                            if mass == 0.0:
-                                continue
-                            for j in range(L):
-                                p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
-                                if p == 0.0:
-                                    continue
-                                if j == x0:
-                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x0, x1, n0, n1, p,
-                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-                                elif j == x1:
-                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x1, x0, n1, n0, p,
-                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-                                else:
-                                    for s in range(M):
-                                        _transfer(f, g, f_new, g_new, x0, x1, n0, n1, j, x0, s, n0, p / M,
-                                                  d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
-            f = f_new
-            g = g_new
-        seen = location[r + 1]
-        for x0 in range(L):
-            if x0 != seen:
-                f[x0] = 0.0
-                g[x0] = 0.0
-        _row_wage(r + 1, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
-        for e in range(E):
-            top = -np.inf
-            for n0 in range(M):
-                top = max(top, log_psi[n0, e])
-            for x1 in range(L):
-                for n0 in range(M):
-                    factor = math.exp(log_psi[n0, e] - top)
-                    for n1 in range(M):
-                        f[seen, x1, n0, n1, e] *= factor
-                        for k in range(K):
-                            g[seen, x1, n0, n1, e, k] = (g[seen, x1, n0, n1, e, k] * factor
-                                                         + f[seen, x1, n0, n1, e] * d_log_psi[n0, e, k])
-            mass = 0.0
-            for x1 in range(L):
-                for n0 in range(M):
-                    for n1 in range(M):
-                        mass += f[seen, x1, n0, n1, e]
-            if mass > 0.0:
-                for x1 in range(L):
-                    for n0 in range(M):
-                        for n1 in range(M):
-                            f[seen, x1, n0, n1, e] /= mass
-                            for k in range(K):
-                                g[seen, x1, n0, n1, e, k] /= mass
-                log_scale[e] += top + math.log(mass)
-            else:
-                log_scale[e] = -np.inf
-    per_e = np.empty(E)
-    d_per_e = np.zeros((E, K))
-    for e in range(E):
-        mass = 0.0
-        for x0 in range(L):
-            for x1 in range(L):
-                for n0 in range(M):
-                    for n1 in range(M):
-                        mass += f[x0, x1, n0, n1, e]
-                        for k in range(K):
-                            d_per_e[e, k] += g[x0, x1, n0, n1, e, k]
-        if mass > 0.0:
-            per_e[e] = log_scale[e] + math.log(mass)
-            for k in range(K):
-                d_per_e[e, k] /= mass
-        else:
-            per_e[e] = -np.inf
-    return per_e, d_per_e
-
-
-@njit(cache=True)
-def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
-    """Move probability p of state x to state y: f_new += p f, g_new += p (g + f d log p)."""
-    for e in range(f.shape[4]):
-        mass = f[x0, x1, n0, n1, e]
-        f_new[y0, y1, s0, s1, e] += p * mass
-        for k in range(g.shape[5]):
-            g_new[y0, y1, s0, s1, e, k] += p * (g[x0, x1, n0, n1, e, k] + mass * d_log_p[k])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -598,9 +510,10 @@ class ExactScores:
                 panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
                 residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
                 log_weights, d_log_weights, likelihood.home_remembered)
+        choice_index, d_choice_cells, moved_columns = d_choice
         return _person_scores_kernel(
-            panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice, d_choice,
-            residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
+            panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice,
+            choice_index, d_choice_cells, moved_columns, residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
             log_weights, d_log_weights, model.n_match)
 
     def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int):
@@ -620,11 +533,14 @@ class ExactScores:
                 d_choice[..., moved] = choice_log_prob_tangents(model, solution.V, sub, *grids).reshape(
                     d_choice.shape[:-1] + (len(moved),))
             return choice, d_choice
-        d_choice = np.zeros(choice.shape + (K,))
-        if len(moved):
-            state, where = likelihood.choice_requests(model.n_types)
-            d_choice[where] = _scatter_columns(choice_log_prob_tangents(model, solution.V, sub, *state), moved, K)
-        return choice, d_choice
+        # only the reachable (row, type, m0, m1) cells, and only the parameters that move the model:
+        # a dense (R, T, M, M, K) array would be mostly zeros (150 MB at book size)
+        state, where = likelihood.choice_requests(model.n_types)
+        choice_index = np.full(choice.shape, -1, dtype=np.int64)
+        choice_index[where] = np.arange(len(where[0]))
+        d_choice = (choice_log_prob_tangents(model, solution.V, sub, *state) if len(moved)
+                    else np.zeros((len(where[0]), 0)))
+        return choice, (choice_index, np.ascontiguousarray(d_choice), moved.astype(np.int64))
 
 
 #: The fields of :class:`ArrayTangents` that the dynamic programme reads.
@@ -636,12 +552,6 @@ def loglik_and_scores(likelihood: KWLikelihood, table: ParameterTable,
                       names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per-person log-likelihoods (N,) and exact scores (N, K) at one point (see :class:`ExactScores`)."""
     return ExactScores(likelihood)(table, names)
-
-
-def _scatter_columns(values: np.ndarray, columns: np.ndarray, K: int) -> np.ndarray:
-    out = np.zeros((values.shape[0], K))
-    out[:, columns] = values
-    return out
 
 
 def _restricted(tangents: ArrayTangents, columns: np.ndarray) -> ArrayTangents:

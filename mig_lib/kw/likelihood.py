@@ -24,6 +24,7 @@ Everything is summed in logs (log-sum-exp), so long histories do not underflow.
 from __future__ import annotations
 
 import itertools
+import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -191,7 +192,7 @@ def person_log_likelihoods_reference(person_start, n_draws, draw_here, draw_prev
 # ----------------------------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
 def person_log_likelihoods_forward(person_start, home, row, age_index, location, gap, choice_prob,
-                                   wage_log_density, log_type_weights, home_remembered):
+                                   residual, nu, eta, sigma, log_type_weights, home_remembered):
     """log Σ_τ π_τ L_i(θ_τ) per person for panels whose rows may be several years apart.
 
     In a year between two observations neither the province nor the match is seen, so the
@@ -200,20 +201,28 @@ def person_log_likelihoods_forward(person_start, home, row, age_index, location,
     x), carried one year at a time with the transition of eq 8 and the choice probabilities
     ``choice_prob[τ, r, a, ℓ0, ℓ1, m0, m1, j]`` (r = the person's (education, home) row, ``row``;
     ``home`` is the home province); at an observed year f is set to zero outside the
-    observed province and multiplied by the wage density of the match m0. The wage-error
-    combination e = (η, σ_ε) is fixed for a person, so f carries one column per e. Levels are
-    rescaled after every observation and the log scale accumulated, so long panels do not underflow.
+    observed province and multiplied by the wage density of the match m0 (``residual`` is the wage
+    minus μ_ℓ0 and G(age), ``nu`` the wage part of each match point, ``eta`` and ``sigma`` the
+    wage-error points). The wage-error combination e = (η, σ_ε) is fixed for a person, so f carries
+    one column per e. Levels are rescaled after every observation and the log scale accumulated,
+    so long panels do not underflow. The recursion is :func:`_forward_person`, which the exact
+    gradient runs with tangents; here it carries none.
     """
     n_people = len(person_start) - 1
     n_types = choice_prob.shape[0]
-    E = wage_log_density.shape[2]
+    E = eta.shape[0] * sigma.shape[0]
+    # tangents with no parameter: the shared recursion then computes the likelihood alone
+    no_choice = np.zeros(choice_prob.shape + (0,))
+    no_residual = np.zeros((residual.shape[0], 0))
+    no_nu, no_eta, no_sigma = np.zeros((nu.shape[0], 0)), np.zeros((eta.shape[0], 0)), np.zeros((sigma.shape[0], 0))
     total = np.empty(n_people)
     by_type = np.empty((n_people, n_types))
     for i in prange(n_people):
         mixture = np.empty(n_types)
         for tau in range(n_types):
-            per_e = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index, location,
-                                    gap, choice_prob, wage_log_density, home_remembered)
+            per_e, _ = _forward_person(person_start[i], person_start[i + 1], home[i], row[i], tau, age_index, location,
+                                       gap, choice_prob, no_choice, residual, no_residual, nu, no_nu, eta, no_eta,
+                                       sigma, no_sigma, home_remembered)
             by_type[i, tau] = _logsumexp(per_e) - np.log(E)
             mixture[tau] = log_type_weights[tau] + by_type[i, tau]
         total[i] = _logsumexp(mixture)
@@ -221,33 +230,48 @@ def person_log_likelihoods_forward(person_start, home, row, age_index, location,
 
 
 @njit(cache=True)
-def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_prob, wage_log_density, home_remembered):
-    """log P(observations | type tau, e) of one person for every wage-error combination e."""
+def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_prob, d_log_choice_prob,
+                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, home_remembered):
+    """log P(observations | type tau, e) of one person for every wage-error combination e, and its
+    derivative: the forward recursion f carried with its tangent g = df/dθ (h is the home province,
+    ``row`` the person's (education, home) row of the solved model).
+
+    f and g are rescaled by the same factor after each observation, so Σg/Σf stays d log L. The
+    plain likelihood passes tangents with no parameter (K = 0): g is then empty and costs nothing.
+    """
     L = choice_prob.shape[3]
     M = choice_prob.shape[5]
-    E = wage_log_density.shape[2]
+    E = eta.shape[0] * sigma.shape[0]
+    K = d_residual.shape[1]
     f = np.zeros((L, L, M, M, E))
+    g = np.zeros((L, L, M, M, E, K))
     log_scale = np.zeros(E)
+    log_psi = np.empty((M, E))
+    d_log_psi = np.empty((M, E, K))
     l0 = location[start]
     l1 = l0
     if home_remembered and h != l0:
         l1 = h
+    _row_wage(start, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
     for e in range(E):
         top = -np.inf
         for m0 in range(M):
-            if wage_log_density[start, m0, e] > top:
-                top = wage_log_density[start, m0, e]
+            top = max(top, log_psi[m0, e])
         log_scale[e] = top
         for m0 in range(M):
             for m1 in range(M):
                 if l1 == l0 and m1 != m0:
                     continue
                 weight = 1.0 / M if l1 == l0 else 1.0 / (M * M)
-                f[l0, l1, m0, m1, e] = weight * np.exp(wage_log_density[start, m0, e] - top)
+                value = weight * math.exp(log_psi[m0, e] - top)
+                f[l0, l1, m0, m1, e] = value
+                for k in range(K):
+                    g[l0, l1, m0, m1, e, k] = value * d_log_psi[m0, e, k]
     for r in range(start, end - 1):
-        for k in range(gap[r]):
-            a = age_index[r] + k
-            g = np.zeros((L, L, M, M, E))
+        for step in range(gap[r]):
+            a = age_index[r] + step
+            f_new = np.zeros((L, L, M, M, E))
+            g_new = np.zeros((L, L, M, M, E, K))
             for x0 in range(L):
                 for x1 in range(L):
                     for n0 in range(M):
@@ -259,32 +283,38 @@ def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_pr
                                 continue
                             for j in range(L):
                                 p = choice_prob[tau, row, a, x0, x1, n0, n1, j]
+                                if p == 0.0:
+                                    continue
                                 if j == x0:
-                                    for e in range(E):
-                                        g[x0, x1, n0, n1, e] += p * f[x0, x1, n0, n1, e]
+                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x0, x1, n0, n1, p,
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
                                 elif j == x1:
-                                    for e in range(E):
-                                        g[x1, x0, n1, n0, e] += p * f[x0, x1, n0, n1, e]
+                                    _transfer(f, g, f_new, g_new, x0, x1, n0, n1, x1, x0, n1, n0, p,
+                                              d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
                                 else:
                                     for s in range(M):
-                                        for e in range(E):
-                                            g[j, x0, s, n0, e] += p / M * f[x0, x1, n0, n1, e]
-            f = g
-        # the next observation: its province, and its wage given the match there
+                                        _transfer(f, g, f_new, g_new, x0, x1, n0, n1, j, x0, s, n0, p / M,
+                                                  d_log_choice_prob[tau, row, a, x0, x1, n0, n1, j])
+            f = f_new
+            g = g_new
         seen = location[r + 1]
         for x0 in range(L):
             if x0 != seen:
                 f[x0] = 0.0
+                g[x0] = 0.0
+        _row_wage(r + 1, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi)
         for e in range(E):
             top = -np.inf
             for n0 in range(M):
-                if wage_log_density[r + 1, n0, e] > top:
-                    top = wage_log_density[r + 1, n0, e]
+                top = max(top, log_psi[n0, e])
             for x1 in range(L):
                 for n0 in range(M):
-                    factor = np.exp(wage_log_density[r + 1, n0, e] - top)
+                    factor = math.exp(log_psi[n0, e] - top)
                     for n1 in range(M):
                         f[seen, x1, n0, n1, e] *= factor
+                        for k in range(K):
+                            g[seen, x1, n0, n1, e, k] = (g[seen, x1, n0, n1, e, k] * factor
+                                                         + f[seen, x1, n0, n1, e] * d_log_psi[n0, e, k])
             mass = 0.0
             for x1 in range(L):
                 for n0 in range(M):
@@ -295,10 +325,13 @@ def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_pr
                     for n0 in range(M):
                         for n1 in range(M):
                             f[seen, x1, n0, n1, e] /= mass
-                log_scale[e] += top + np.log(mass)
+                            for k in range(K):
+                                g[seen, x1, n0, n1, e, k] /= mass
+                log_scale[e] += top + math.log(mass)
             else:
                 log_scale[e] = -np.inf
     per_e = np.empty(E)
+    d_per_e = np.zeros((E, K))
     for e in range(E):
         mass = 0.0
         for x0 in range(L):
@@ -306,8 +339,54 @@ def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_pr
                 for n0 in range(M):
                     for n1 in range(M):
                         mass += f[x0, x1, n0, n1, e]
-        per_e[e] = log_scale[e] + np.log(mass) if mass > 0.0 else -np.inf
-    return per_e
+                        for k in range(K):
+                            d_per_e[e, k] += g[x0, x1, n0, n1, e, k]
+        if mass > 0.0:
+            per_e[e] = log_scale[e] + math.log(mass)
+            for k in range(K):
+                d_per_e[e, k] /= mass
+        else:
+            per_e[e] = -np.inf
+    return per_e, d_per_e
+
+
+@njit(cache=True)
+def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
+    """Move probability p of state x to state y: f_new += p f, g_new += p (g + f d log p)."""
+    for e in range(f.shape[4]):
+        mass = f[x0, x1, n0, n1, e]
+        f_new[y0, y1, s0, s1, e] += p * mass
+        for k in range(g.shape[5]):
+            g_new[y0, y1, s0, s1, e, k] += p * (g[x0, x1, n0, n1, e, k] + mass * d_log_p[k])
+
+
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@njit(cache=True)
+def _wage_term(residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, out):
+    """log ψ = log φ((residual − ν − η)/σ) − log σ; its derivative into ``out`` (K,)."""
+    z = (residual - nu - eta) / sigma
+    for k in range(out.shape[0]):
+        dz = (d_residual[k] - d_nu[k] - d_eta[k] - z * d_sigma[k]) / sigma
+        out[k] = -z * dz - d_sigma[k] / sigma
+    return -0.5 * z * z - math.log(sigma) - LOG_SQRT_2PI
+
+
+@njit(cache=True)
+def _row_wage(r, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_psi, d_log_psi):
+    """log ψ (M, E) and its derivative (M, E, K) on row r; 0 where the wage is missing."""
+    n_sigma = sigma.shape[0]
+    for m in range(nu.shape[0]):
+        for ie in range(eta.shape[0]):
+            for s in range(n_sigma):
+                e = ie * n_sigma + s
+                if np.isnan(residual[r]):
+                    log_psi[m, e] = 0.0
+                    d_log_psi[m, e, :] = 0.0
+                else:
+                    log_psi[m, e] = _wage_term(residual[r], d_residual[r], nu[m], d_nu[m], eta[ie], d_eta[ie],
+                                               sigma[s], d_sigma[s], d_log_psi[m, e])
 
 
 @njit(cache=True, parallel=True)
@@ -483,13 +562,14 @@ class KWLikelihood:
     def loglik_per_person(self, values: ParameterTable | Mapping[str, float], by_type: bool = False):
         table = self.table(values)
         cached = self._choice_log_prob(table)
-        wage = self.wage_log_density(table)
         weights = self.log_type_weights(table)
         if self.forward:
+            residual, nu, eta, sigma = self.wage_inputs(table)
             total, per_type = person_log_likelihoods_forward(
                 self.panel.person_start, self.panel.home, self.row, self.age_index, self.panel.location, self.panel.gap,
-                cached.choice_log_prob, wage, weights, self.home_remembered)
+                cached.choice_log_prob, residual, np.repeat(nu, self.n_xi), eta, sigma, weights, self.home_remembered)
             return (total, per_type) if by_type else total
+        wage = self.wage_log_density(table)
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
             cached.choice_log_prob, wage, weights, self.n_nu * self.n_xi)

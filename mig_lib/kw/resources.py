@@ -45,6 +45,31 @@ ASSUMED_ITERATIONS = 90
 #: Nelder–Mead check: at most 40 evaluations per parameter (see maximize_likelihood).
 NELDER_MEAD_PER_PARAMETER = 40
 
+# The exact gradient (mig_lib.kw.gradient.ExactScores, the estimator's default): one call gives the
+# log-likelihood and every score. Measured on the estimation page's book problem (6 provinces,
+# 1,000 people × 10 years, n_xi = 2, 26 parameters, 15 of them moving the model; one thread,
+# machine loaded): one replication of the Monte Carlo from the truth made 231 exact-gradient calls
+# (205 by L-BFGS-B, 26 for the Hessian and the Newton polish) in 495 s, about 2.1 s a call.
+#: L-BFGS-B calls of the exact gradient per estimation (from the truth: 205; the page's shifted start: 190-205).
+ASSUMED_EXACT_GRADIENT_CALLS = 205
+#: Newton polish: up to 5 steps, each a trial evaluation and a gradient (2 steps are typical).
+NEWTON_CALLS = 5
+#: Seconds per value-function state and parameter that moves the model, in the differentiated
+#: backward pass (0.28 s for 1.24 million states and 15 parameters).
+SECONDS_PER_STATE_TANGENT = 1.5e-8
+#: Seconds per reachable (row, m0, m1, type) choice and parameter that moves the model, for its
+#: derivative (the tangents' extraction and scatter).
+SECONDS_PER_TRIPLE_TANGENT = 4.0e-8
+#: Seconds per panel row of the scores kernel (the sum over match combinations with derivatives).
+SECONDS_PER_ROW_SCORES = 4.0e-5
+#: Seconds per parameter for the derivatives of the model's input arrays (two cheap model builds).
+SECONDS_PER_ARRAY_TANGENT = 8.0e-3
+#: Seconds per (row, m0, m1, type) triple to extract the log choice probabilities after a solve, as
+#: measured with the exact gradient at book size (the triples counted here are an upper bound: most
+#: rows reach only m1 = m0, so :data:`SECONDS_PER_CHOICE_TRIPLE`, measured on full China, prices
+#: the book problem ten times too high).
+SECONDS_PER_CHOICE_TRIPLE_BOOK = 5.0e-7
+
 FLOAT_BYTES = 8
 N_TYPES = 2
 N_WAGE_COMBINATIONS = 7 * 4   # η points × σ_ε points
@@ -127,12 +152,15 @@ def machine_memory_bytes() -> int:
 def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_params: int,
                             n_choice_params: int | None = None, n_nu: int = 3, n_xi: int = 1,
                             n_ages: int = 40, nelder_mead_check: bool = True,
-                            n_estimates: int = 1, n_education: int = 2) -> KWResources:
+                            n_estimates: int = 1, n_education: int = 2, exact_gradient: bool = True) -> KWResources:
     """Memory and evaluations of ``n_estimates`` maximum-likelihood runs (see the module docstring).
 
     ``n_choice_params`` (default: all of ``n_params``) is how many estimated parameters move
-    choices: only finite differences in those re-solve the model. ``n_education`` education
-    groups (the book's two by default) multiply the homes axis of V.
+    choices: only finite differences in those re-solve the model, and only they carry tangents
+    through the backward recursion of the exact gradient. ``n_education`` education groups (the
+    book's two by default) multiply the homes axis of V. ``exact_gradient`` (the estimator's
+    default) prices every gradient as one call of the exact scores; otherwise as central
+    differences, 2 evaluations per parameter.
     """
     n_choice_params = n_params if n_choice_params is None else n_choice_params
     rows = n_people * n_years
@@ -145,14 +173,29 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     bytes_choice_cache = CACHE_SIZE * rows * N_TYPES * match ** 2 * FLOAT_BYTES
     bytes_wage_density = rows * n_nu * N_WAGE_COMBINATIONS * FLOAT_BYTES
     k = n_params
-    gradient = 2 * k
-    per_run = (ASSUMED_ITERATIONS * (1 + gradient) + k * gradient + 5 * (3 + gradient)
-               + (NELDER_MEAD_PER_PARAMETER * k if nelder_mead_check else 0))
-    share_solving = (2 * n_choice_params + 1) / (gradient + 1)
-    evaluations = n_estimates * per_run
-    solves = int(math.ceil(evaluations * share_solving))
-    seconds = (solves * (states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE)
-               + evaluations * rows * SECONDS_PER_ROW)
+    nelder_mead = NELDER_MEAD_PER_PARAMETER * k if nelder_mead_check else 0
+    solve_seconds = states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE
+    if exact_gradient:
+        # every call: array tangents and the scores kernel; a call whose point moves the model also
+        # re-solves and differentiates the recursion (the Hessian's wage-only columns do not)
+        calls = ASSUMED_EXACT_GRADIENT_CALLS + k + NEWTON_CALLS
+        solving_calls = ASSUMED_EXACT_GRADIENT_CALLS + n_choice_params + NEWTON_CALLS
+        plain = NEWTON_CALLS + nelder_mead
+        solve_seconds = states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE_BOOK
+        evaluations = n_estimates * (calls + plain)
+        solves = n_estimates * (solving_calls + plain)
+        seconds = n_estimates * (
+            solving_calls * (solve_seconds + n_choice_params * (states * SECONDS_PER_STATE_TANGENT
+                                                                + triples * SECONDS_PER_TRIPLE_TANGENT))
+            + calls * (rows * SECONDS_PER_ROW_SCORES + k * SECONDS_PER_ARRAY_TANGENT)
+            + plain * (solve_seconds + rows * SECONDS_PER_ROW))
+    else:
+        gradient = 2 * k
+        per_run = ASSUMED_ITERATIONS * (1 + gradient) + k * gradient + 5 * (3 + gradient) + nelder_mead
+        share_solving = (2 * n_choice_params + 1) / (gradient + 1)
+        evaluations = n_estimates * per_run
+        solves = int(math.ceil(evaluations * share_solving))
+        seconds = solves * solve_seconds + evaluations * rows * SECONDS_PER_ROW
     return KWResources(bytes_values=bytes_values, bytes_choice_batch=bytes_choice_batch,
                        bytes_choice_cache=bytes_choice_cache, bytes_wage_density=bytes_wage_density,
                        n_evaluations=int(evaluations), n_solves=solves, seconds=float(seconds))
@@ -161,7 +204,8 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
 def check_kw_estimation_request(n_people: int, n_years: int, n_provinces: int, n_params: int,
                                 n_choice_params: int | None = None, n_nu: int = 3, n_xi: int = 1,
                                 n_ages: int = 40, nelder_mead_check: bool = True, n_estimates: int = 1,
-                                memory_bytes: int | None = None, warn_seconds: float = WARN_SECONDS) -> KWResources:
+                                memory_bytes: int | None = None, warn_seconds: float = WARN_SECONDS,
+                                exact_gradient: bool = True) -> KWResources:
     """Refuse a request that needs more memory than the machine has; warn above ``warn_seconds``.
 
     Raises :class:`ResourceError` (a ParameterError) with the estimate and the machine's memory;
@@ -169,7 +213,7 @@ def check_kw_estimation_request(n_people: int, n_years: int, n_provinces: int, n
     """
     estimate = kw_estimation_resources(n_people, n_years, n_provinces, n_params, n_choice_params, n_nu=n_nu,
                                        n_xi=n_xi, n_ages=n_ages, nelder_mead_check=nelder_mead_check,
-                                       n_estimates=n_estimates)
+                                       n_estimates=n_estimates, exact_gradient=exact_gradient)
     available = machine_memory_bytes() if memory_bytes is None else memory_bytes
     request = (f"{n_people:,} people × {n_years} years × {n_provinces} provinces, n_nu = {n_nu}, n_xi = {n_xi}, "
                f"{n_params} parameters" + (f", {n_estimates} estimations" if n_estimates > 1 else ""))
