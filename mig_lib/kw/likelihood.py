@@ -350,7 +350,8 @@ def _forward_person(start, end, h, row, tau, age_index, location, gap, choice_pr
     return per_e, d_per_e
 
 
-@njit(cache=True)
+# inlined into the recursion's innermost loop: as a call it made the plain likelihood (K = 0) 3.7x slower
+@njit(cache=True, inline="always")
 def _transfer(f, g, f_new, g_new, x0, x1, n0, n1, y0, y1, s0, s1, p, d_log_p):
     """Move probability p of state x to state y: f_new += p f, g_new += p (g + f d log p)."""
     for e in range(f.shape[4]):
