@@ -44,7 +44,7 @@ LoglikPerPerson = Callable[[ParameterTable], np.ndarray]
 #: scores(table, names) -> ((N,) contributions, (N, K) derivatives in the natural parameters)
 Scores = Callable[[ParameterTable, Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
-OPTIMIZERS = ("lbfgsb", "bhhh")
+OPTIMIZERS = ("lbfgsb", "bhhh", "lbfgsb-bhhh")
 COVARIANCES = ("hessian", "opg", "sandwich")
 
 
@@ -388,6 +388,8 @@ def maximize_likelihood(
     newton_steps: int = 5,
     newton_tolerance: float = 1e-2,
     converged_gradient: float = 1e-3,
+    handover_tolerance: float = 1e-6,
+    bhhh_gain_tolerance: float = 0.0,
 ) -> EstimationResult:
     """Maximise ``sum(loglik_per_person(table))`` over ``names`` within the table's bounds.
 
@@ -395,7 +397,9 @@ def maximize_likelihood(
     returns one log-likelihood per person; ``scores`` (optional) returns them with their exact
     derivatives in ``names``. ``start`` overrides the table values as the first starting point;
     further starts (``n_starts`` > 1) perturb it by N(0, start_spread) in the unbounded
-    coordinates. ``optimizer`` is ``"lbfgsb"`` or ``"bhhh"``; ``covariance`` is ``"hessian"``,
+    coordinates. ``optimizer`` is ``"lbfgsb"``, ``"bhhh"`` or ``"lbfgsb-bhhh"`` (L-BFGS-B until an
+    iteration gains less than ``handover_tolerance`` relative, then BHHH); BHHH also stops when a
+    full step would gain less than ``bhhh_gain_tolerance`` log points. ``covariance`` is ``"hessian"``,
     ``"opg"`` or ``"sandwich"``. Converged means a Newton decrement below ``newton_tolerance``
     and a mean gradient below ``converged_gradient`` (sup norm, unbounded coordinates), with no
     estimate on a bound or on a flat direction.
@@ -419,7 +423,16 @@ def maximize_likelihood(
 
     def search(x0):
         if optimizer == "bhhh":
-            return _bhhh(objective, x0, max_iterations, gradient_tolerance)
+            return _bhhh(objective, x0, max_iterations, gradient_tolerance, bhhh_gain_tolerance)
+        if optimizer == "lbfgsb-bhhh":
+            # L-BFGS-B is robust far from the maximum but crawls along flat valleys near it; BHHH
+            # (curvature from the scores, one gradient a step) finishes in a few steps once close.
+            approach = optimize.minimize(objective.negative_mean_and_gradient, x0, jac=True, method="L-BFGS-B",
+                                         options={**lbfgs_options, "ftol": handover_tolerance})
+            finish = _bhhh(objective, approach.x, max_iterations, gradient_tolerance, bhhh_gain_tolerance)
+            finish.nit += int(approach.nit)
+            finish.message = f"L-BFGS-B ({approach.nit} iterations: {approach.message}), then {finish.message}"
+            return finish
         return optimize.minimize(objective.negative_mean_and_gradient, x0, jac=True, method="L-BFGS-B",
                                  options=lbfgs_options)
 
@@ -510,7 +523,8 @@ def maximize_likelihood(
     )
 
 
-def _bhhh(objective: Objective, x0: np.ndarray, max_iterations: int, gradient_tolerance: float):
+def _bhhh(objective: Objective, x0: np.ndarray, max_iterations: int, gradient_tolerance: float,
+          bhhh_gain_tolerance: float = 0.0):
     """BHHH: Newton steps with the outer product of the per-person scores as the curvature, halving
     the step until the log-likelihood rises. Returns a scipy-like result (x, fun, nit, message)."""
     x = np.asarray(x0, dtype=float)
@@ -528,6 +542,11 @@ def _bhhh(objective: Objective, x0: np.ndarray, max_iterations: int, gradient_to
             direction = np.linalg.solve(outer + 1e-10 * np.trace(outer) * np.eye(len(x)), gradient)
         except np.linalg.LinAlgError:
             message = "BHHH: the outer product of the scores is singular"
+            break
+        gain = 0.5 * len(contributions) * float(gradient @ direction)
+        if gain < bhhh_gain_tolerance:
+            # the Newton decrement with this curvature: what a full step would still gain (log points)
+            message = f"BHHH: a full step would gain {gain:.2g} log points (< {bhhh_gain_tolerance:g})"
             break
         scale, improved = 1.0, False
         while scale > 1e-6:

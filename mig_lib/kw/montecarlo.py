@@ -189,8 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.workers = 2
     parameters = {"provinces": BOOK_PROVINCES, "n_people": args.people, "n_years": args.years, "n_xi": args.n_xi,
                   "first_seed": args.seed + 1, "estimated": names, "truth": {n: truth[n] for n in names},
-                  "start": "the truth", "gradient": "exact (mig_lib.kw.gradient)", "optimizer": "L-BFGS-B",
-                  "optimizer_options": dict(KW_OPTIONS)}
+                  "start": "the truth", "gradient": "exact (mig_lib.kw.gradient)", "optimizer_options": dict(KW_OPTIONS)}
     if args.status:
         _, lines = read_checkpoint(args.checkpoint, parameters)
         if not lines:

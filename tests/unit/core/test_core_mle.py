@@ -187,7 +187,10 @@ def test_exact_scores_bhhh_and_the_three_covariances():
     reference = maximize_likelihood(loglik, table, ["mean", "sd"])
     exact = maximize_likelihood(loglik, table, ["mean", "sd"], scores=scores)
     bhhh = maximize_likelihood(loglik, table, ["mean", "sd"], scores=scores, optimizer="bhhh")
-    for result in (exact, bhhh):
+    hybrid = maximize_likelihood(loglik, table, ["mean", "sd"], scores=scores, optimizer="lbfgsb-bhhh",
+                                 handover_tolerance=1e-3, bhhh_gain_tolerance=1e-9)
+    assert "L-BFGS-B" in hybrid.message and "then BHHH" in hybrid.message
+    for result in (exact, bhhh, hybrid):
         assert result.converged and result.exact_gradient
         assert result.estimate["mean"] == pytest.approx(data.mean(), abs=1e-6)
         assert result.estimate["sd"] == pytest.approx(data.std(), abs=1e-6)
