@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # cffconvert needs jsonschema<4, which the book's environment cannot have: a venv of its own.
 CFFCONVERT := $(VENV)/cffconvert/bin/cffconvert
 
-.PHONY: book test unit bench vault montecarlo clean distclean browser page
+.PHONY: book test test-unit test-chapters test-site unit bench vault montecarlo clean distclean browser page
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +30,23 @@ page: $(STAMP)
 	$(PY) -m mig_lib.core.sitebuild --page $(PAGE)
 
 ## test: unit tests, every chapter through papermill, the website in a real browser
-# Unit tests spread over both cores; then the notebooks (every chapter, then the site build that
-# executes them at book size) run one at a time, since each numba-parallel kernel uses both cores.
-# tests/test_open_book.py validates CITATION.cff and lints the workflow; test_open_book_site.py
-# reads the site that test_site.py built (licence footer, citation and reproducibility pages).
+# Three streams at once, each with its own pytest session and temporary folder: the unit tests, the
+# chapters (each through papermill with its CI parameters), and the site (built at book size, then
+# read in headless Chromium). Each stream alone leaves a core idle much of the time (kernel start,
+# pandas, altair, the browser); together they keep both cores busy. Output is shown per stream
+# when it finishes. tests/test_open_book.py validates CITATION.cff and lints the workflow;
+# test_open_book_site.py reads the site that test_site.py built (same stream).
 test: $(STAMP) $(CFFCONVERT) browser
-	$(PY) -m pytest -n 2 tests/unit tests/test_binder.py tests/test_open_book.py
-	$(PY) -m pytest -p no:xdist --durations=25 tests/test_chapters.py tests/test_site.py tests/test_open_book_site.py
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-chapters test-site
+
+test-unit: $(STAMP) $(CFFCONVERT)
+	$(PY) -m pytest -n 2 --basetemp=_build/pytest/unit tests/unit tests/test_binder.py tests/test_open_book.py tests/test_book_structure.py
+
+test-chapters: $(STAMP)
+	$(PY) -m pytest -p no:xdist --durations=15 --basetemp=_build/pytest/chapters tests/test_chapters.py
+
+test-site: $(STAMP) browser
+	$(PY) -m pytest -p no:xdist --durations=15 --basetemp=_build/pytest/site tests/test_site.py tests/test_open_book_site.py
 
 ## unit: the fast unit tests only
 unit: $(STAMP)

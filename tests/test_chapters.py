@@ -77,6 +77,7 @@ def test_bad_parameter_is_named(notebook, tmp_path):
 #: a small run of the same code path (simulate, identify, estimate with the exact gradient, Hessian,
 #: counterfactuals, exercises) shows as well as a large one, at a fraction of a full estimation.
 RERUN_PARAMETERS = {
+    "01_peer_effects": {"n_villages": 240, "n_monte_carlo": 2},
     "02_kennan_walker_estimation": {
         "provinces": ["BJ", "HE", "SD"], "n_people": 200, "n_years": 5, "n_monte_carlo": 0,
         "estimated_params": ["alpha_income", "gamma0_type1", "gamma_hukou", "xi_sd", "type1_share", "sigma_eps_1"],

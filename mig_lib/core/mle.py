@@ -107,6 +107,13 @@ def shifted_start(table: ParameterTable, names: Sequence[str], shift: float) -> 
 # ----------------------------------------------------------------------------------------------
 # Recovery of a known truth
 # ----------------------------------------------------------------------------------------------
+def coverage_standard_error(replications, coverage=0.95):
+    """Monte Carlo (binomial) standard error of a coverage rate estimated from ``replications``
+    intervals: sqrt(coverage (1 - coverage) / R), at the nominal 0.95 unless ``coverage`` (the
+    observed rate) is given. Works elementwise on arrays and Series."""
+    return np.sqrt(coverage * (1 - coverage) / replications)
+
+
 def recovery_failures(estimate: Mapping[str, float], se: Mapping[str, float], truth: Mapping[str, float],
                       converged: bool | None = None, n_se: float = 3.0) -> list[str]:
     """Every estimate within ``n_se`` standard errors of the truth: the failures, in words (empty if none).

@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from scipy.stats import norm
 
 from mig_lib.core import DATA_DIR, ParameterError
+from mig_lib.core.mle import coverage_standard_error
 from mig_lib.peer.estimate import CONTROLS, fit_probit, probit_generalized_residual, table3_regressors
 from mig_lib.peer.synthetic import SyntheticWorld, draw_world
 from mig_lib.peer.tables import INTERACTION_TERMS
@@ -108,7 +109,7 @@ def summarize(draws: pd.DataFrame) -> pd.DataFrame:
     # Monte Carlo standard error of the bias: how far from zero it may be by chance alone
     out["bias_mcse"] = out["sd_estimate"] / np.sqrt(out["replications"])
     # and of a coverage rate, binomial
-    out["coverage_mcse"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["replications"])
+    out["coverage_mcse"] = coverage_standard_error(out["replications"], out["coverage"])
     return out
 
 

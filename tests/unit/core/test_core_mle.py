@@ -230,3 +230,11 @@ def test_a_result_checks_its_own_recovery():
     far = result.recovery_failures({"mean": result.estimate["mean"] + 4 * result.se["mean"], "sd": 2.0})
     assert len(far) == 1 and far[0].startswith("mean: estimate") and "4.0 s.e." in far[0]
     assert recovery_failures_in_records(result.records({"mean": 1.0, "sd": 2.0})) == []
+
+
+def test_coverage_standard_error_is_the_binomial_one():
+    from mig_lib.core.mle import coverage_standard_error
+
+    assert coverage_standard_error(200) == pytest.approx(0.015411, abs=1e-6)   # sqrt(0.95 * 0.05 / 200)
+    observed = np.array([0.9, 0.5])
+    assert np.allclose(coverage_standard_error(np.array([100, 400]), observed), [0.03, 0.025])

@@ -184,8 +184,10 @@ def test_a_scheduler_started_on_localhost_through_the_command_line(tmp_path, tin
 
 def test_ctrl_c_stops_the_command_and_keeps_the_finished_runs(tmp_path, tiny):
     runs = tmp_path / "runs"
-    command = subprocess.Popen([sys.executable, "-m", "mig_lib.run", str(tiny), "-g", "x", "[1, 2, 3, 4, 5, 6]",
-                                "-p", "pause", "2", "--workers", "2", "--out-dir", str(runs), "--no-progress"],
+    # the first run returns at once and writes the manifest; the others wait a minute, so the
+    # interrupt always finds them running, however slow the machine is
+    command = subprocess.Popen([sys.executable, "-m", "mig_lib.run", str(tiny), "-g", "pause", "[0, 60, 60, 60]",
+                                "--workers", "2", "--out-dir", str(runs), "--no-progress"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 120
@@ -199,6 +201,6 @@ def test_ctrl_c_stops_the_command_and_keeps_the_finished_runs(tmp_path, tiny):
     assert command.returncode == 130
     assert "interrupted: every finished run is saved" in err
     finished = read_manifest(runs)
-    assert 1 <= len(finished) < 6 and (finished["status"] == "done").all()
+    assert 1 <= len(finished) < 4 and (finished["status"] == "done").all()
     for name in finished["run"]:
         assert (runs / name / "records.json").exists()
