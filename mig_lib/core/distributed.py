@@ -16,8 +16,10 @@ the cores once: numba's parallel kernels would otherwise start a thread per core
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,86 @@ def map_tasks(function: Callable, items: Iterable, *, client=None, workers: int 
             results[index] = future.result()
             bar.update(1)
     return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Long Monte Carlos: replications appended to a checkpoint as they finish, resumed when rerun
+# ----------------------------------------------------------------------------------------------
+def _json_value(value):
+    """A task's number as JSON can hold it (numpy scalars are not JSON)."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    return float(value)
+
+
+def read_checkpoint(path: Path | str, design: dict | None = None) -> tuple[dict | None, list[dict]]:
+    """(design, finished rows with their session start and finish times) of a checkpoint; (None, [])
+    when it does not exist. With ``design``, a checkpoint made for another design is an error."""
+    path = Path(path)
+    if not path.exists():
+        return None, []
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if not lines or "design" not in lines[0]:
+        raise ParameterError(f"checkpoint {str(path)!r} does not start with a design line: remove it or use another "
+                             "'--checkpoint'")
+    found = lines[0]["design"]
+    if design is not None and found != design:
+        differ = sorted(k for k in set(found) | set(design) if found.get(k) != design.get(k))
+        raise ParameterError(f"checkpoint {str(path)!r} holds replications of another design (differs in {differ}): "
+                             "remove it, or give this run another '--checkpoint'")
+    return found, [line for line in lines[1:] if "row" in line]
+
+
+def map_replications_with_checkpoint(task: Callable, n_replications: int, design: dict, checkpoint: Path | str, *,
+                                     client=None, workers: int | None = None, scheduler: str | None = None,
+                                     progress: bool = True, description: str = "replications"):
+    """Run the replications 0..n_replications-1 not yet in ``checkpoint`` as Dask tasks, appending
+    each row as it finishes; a long Monte Carlo interrupted (Ctrl-C, a lost machine) resumes where
+    it stopped when run again. ``task(r)`` returns a flat dict of numbers with a ``"replication"``
+    entry; the checkpoint is one JSON line with ``design`` (a run of another design is refused),
+    then one line per finished replication. Returns every replication's row as a frame (index:
+    replication) and the wall-clock seconds the sessions took together (first task submitted to
+    last row written, summed)."""
+    from tqdm import tqdm
+
+    checkpoint = Path(checkpoint)
+    _, lines = read_checkpoint(checkpoint, design)
+    done = {int(line["row"]["replication"]) for line in lines}
+    todo = [r for r in range(n_replications) if r not in done]
+    if not checkpoint.exists():
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        checkpoint.write_text(json.dumps({"design": design}) + "\n")
+    session = time.time()
+    if todo:
+        with dask_client(client=client, workers=workers, scheduler=scheduler) as dask, \
+                tqdm(total=n_replications, initial=n_replications - len(todo), desc=description, unit="rep",
+                     disable=not progress) as bar, checkpoint.open("a") as out:
+            for _, future in iterate_completed(task, todo, dask, key_prefix=description.replace(" ", "_")):
+                row = {k: _json_value(v) for k, v in future.result().items()}
+                out.write(json.dumps({"row": row, "session": session, "finished": time.time()}) + "\n")
+                out.flush()
+                bar.update(1)
+    _, lines = read_checkpoint(checkpoint, design)
+    return checkpoint_rows(lines, n_replications), checkpoint_wall_seconds(lines)
+
+
+def checkpoint_rows(lines: list[dict], n_replications: int | None = None):
+    """The finished rows of a checkpoint's lines as a frame indexed by replication (the first
+    ``n_replications`` only, when given)."""
+    import pandas as pd
+
+    rows = {int(line["row"]["replication"]): line["row"] for line in lines}
+    keep = sorted(r for r in rows if n_replications is None or r < n_replications)
+    return pd.DataFrame([rows[r] for r in keep]).set_index("replication")
+
+
+def checkpoint_wall_seconds(lines: list[dict]) -> float:
+    """Wall-clock seconds of the sessions that wrote these lines, summed."""
+    last: dict[float, float] = {}
+    for line in lines:
+        last[line["session"]] = max(last.get(line["session"], line["session"]), line["finished"])
+    return float(sum(end - start for start, end in last.items()))

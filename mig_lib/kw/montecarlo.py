@@ -25,7 +25,6 @@ import json
 import platform
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -34,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from mig_lib.core import DATA_DIR, ParameterError
-from mig_lib.core.distributed import dask_client, iterate_completed
+from mig_lib.core.distributed import (checkpoint_rows, checkpoint_wall_seconds, map_replications_with_checkpoint,
+                                      read_checkpoint)
 from mig_lib.kw.estimate import KW_OPTIONS, monte_carlo_summary, replication_task
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.likelihood import estimable_parameters
@@ -94,74 +94,6 @@ def frozen_table(doc: dict) -> pd.DataFrame:
     return pd.DataFrame(doc["summary"]).T.rename_axis("parameter")
 
 
-def _json_value(value):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return float(value)
-
-
-def read_checkpoint(path: Path | str, design: dict | None = None) -> tuple[dict | None, list[dict]]:
-    """(design, finished rows with their session start and finish times) of a checkpoint; (None, [])
-    when it does not exist. With ``design``, a checkpoint made for another design is an error."""
-    path = Path(path)
-    if not path.exists():
-        return None, []
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    if not lines or "design" not in lines[0]:
-        raise ParameterError(f"checkpoint {str(path)!r} does not start with a design line: remove it or use another "
-                             "'--checkpoint'")
-    found = lines[0]["design"]
-    if design is not None and found != design:
-        differ = sorted(k for k in set(found) | set(design) if found.get(k) != design.get(k))
-        raise ParameterError(f"checkpoint {str(path)!r} holds replications of another design (differs in {differ}): "
-                             "remove it, or give this run another '--checkpoint'")
-    return found, [line for line in lines[1:] if "row" in line]
-
-
-def run_with_checkpoint(task, n_replications: int, design: dict, checkpoint: Path | str, *, client=None,
-                        workers: int | None = None, scheduler: str | None = None,
-                        progress: bool = True) -> tuple[pd.DataFrame, float]:
-    """Run the replications 0..n_replications-1 not yet in ``checkpoint`` as Dask tasks, appending
-    each row as it finishes. Returns every replication's row (index: replication) and the wall-clock
-    seconds the sessions took together (first task submitted to last row written, summed)."""
-    from tqdm import tqdm
-
-    checkpoint = Path(checkpoint)
-    _, lines = read_checkpoint(checkpoint, design)
-    done = {int(line["row"]["replication"]) for line in lines}
-    todo = [r for r in range(n_replications) if r not in done]
-    if not checkpoint.exists():
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        checkpoint.write_text(json.dumps({"design": design}) + "\n")
-    session = time.time()
-    if todo:
-        with dask_client(client=client, workers=workers, scheduler=scheduler) as dask, \
-                tqdm(total=n_replications, initial=n_replications - len(todo), desc="KW Monte Carlo", unit="rep",
-                     disable=not progress) as bar, checkpoint.open("a") as out:
-            for _, future in iterate_completed(task, todo, dask, key_prefix="kw-monte-carlo"):
-                row = {k: _json_value(v) for k, v in future.result().items()}
-                out.write(json.dumps({"row": row, "session": session, "finished": time.time()}) + "\n")
-                out.flush()
-                bar.update(1)
-    _, lines = read_checkpoint(checkpoint, design)
-    return _rows(lines, n_replications), _wall_seconds(lines)
-
-
-def _rows(lines: list[dict], n_replications: int | None = None) -> pd.DataFrame:
-    rows = {int(line["row"]["replication"]): line["row"] for line in lines}
-    keep = sorted(r for r in rows if n_replications is None or r < n_replications)
-    return pd.DataFrame([rows[r] for r in keep]).set_index("replication")
-
-
-def _wall_seconds(lines: list[dict]) -> float:
-    last: dict[float, float] = {}
-    for line in lines:
-        last[line["session"]] = max(last.get(line["session"], line["session"]), line["finished"])
-    return float(sum(end - start for start, end in last.items()))
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m mig_lib.kw.montecarlo --replications 200 --workers 2`` (writes data/montecarlo/kw_estimation.json)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -195,15 +127,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not lines:
             print(f"{args.checkpoint}: no replications yet")
             return
-        draws = _rows(lines)
-        print(f"{len(draws)} of {args.replications} replications in {_wall_seconds(lines) / 60:.1f} min of wall clock "
+        draws = checkpoint_rows(lines)
+        print(f"{len(draws)} of {args.replications} replications in {checkpoint_wall_seconds(lines) / 60:.1f} min of wall clock "
               f"(median {draws['seconds'].median():.0f} s each), converged share {draws['converged'].mean():.3f}")
         print(monte_carlo_summary(draws, {n: truth[n] for n in names})
               [["true", "bias", "rmse", "sd of estimates", "mean se", "coverage"]].to_string())
         return
     task = replication_task(geography, truth, names, args.people, args.years, args.seed, n_xi=args.n_xi)
-    draws, seconds = run_with_checkpoint(task, args.replications, parameters, args.checkpoint, workers=args.workers,
-                                         scheduler=args.scheduler)
+    draws, seconds = map_replications_with_checkpoint(task, args.replications, parameters, args.checkpoint,
+                                                      workers=args.workers, scheduler=args.scheduler,
+                                                      description="KW Monte Carlo")
     command = "python -m mig_lib.kw.montecarlo " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     doc = freeze(draws, {n: truth[n] for n in names}, parameters, command.strip(), seconds, args.out)
     print(f"{doc['replications']} replications in {seconds / 60:.1f} min, converged share {doc['converged_share']:.3f}")

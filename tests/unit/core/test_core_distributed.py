@@ -52,3 +52,39 @@ def test_bad_cluster_arguments_name_the_argument(kwargs, message):
 
 def test_no_items_start_no_cluster():
     assert map_tasks(abs, [], workers=1) == []
+
+
+def _fake_replication(replication: int, log) -> dict:
+    with open(log, "a") as out:          # the task runs in a worker: it reports its calls in a file
+        out.write(f"{replication}\n")
+    return {"replication": replication, "converged": replication != 1, "seconds": 0.5,
+            "estimate/a": 1.0 + 0.01 * replication, "se/a": 0.1}
+
+
+def test_the_monte_carlo_checkpoint_resumes_where_it_stopped(tmp_path):
+    """A rerun runs only the replications the checkpoint lacks, returns all of them in order, and a
+    checkpoint of another design is refused with the parameters that differ."""
+    from functools import partial
+
+    from distributed import Client
+
+    from mig_lib.core.distributed import map_replications_with_checkpoint, read_checkpoint
+
+    checkpoint, design, log = tmp_path / "mc.checkpoint.jsonl", {"n_people": 10, "estimated": ["a"]}, tmp_path / "calls"
+    task = partial(_fake_replication, log=log)
+
+    def calls():
+        return sorted(int(line) for line in log.read_text().split())
+
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        first, _ = map_replications_with_checkpoint(task, 2, design, checkpoint, client=client, progress=False)
+        assert calls() == [0, 1] and list(first.index) == [0, 1]
+        draws, seconds = map_replications_with_checkpoint(task, 4, design, checkpoint, client=client, progress=False)
+        assert calls() == [0, 1, 2, 3]          # 0 and 1 were not run again
+        assert list(draws.index) == [0, 1, 2, 3] and list(draws["converged"]) == [True, False, True, True]
+        assert draws.loc[3, "estimate/a"] == pytest.approx(1.03) and seconds >= 0
+        again, _ = map_replications_with_checkpoint(task, 3, design, checkpoint, client=client, progress=False)
+        assert calls() == [0, 1, 2, 3] and list(again.index) == [0, 1, 2]
+        with pytest.raises(ParameterError, match=r"another design .*'n_people'"):
+            map_replications_with_checkpoint(task, 4, {**design, "n_people": 20}, checkpoint, client=client, progress=False)
+    assert read_checkpoint(checkpoint)[0] == design and len(read_checkpoint(checkpoint)[1]) == 4
