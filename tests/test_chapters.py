@@ -141,7 +141,7 @@ def test_estimation_recovers_another_truth(executed):
     """The estimation page is not tuned to its defaults: its CI run simulates another truth
     (tests/chapter_params/02_kennan_walker_estimation.yaml) that moves every estimated parameter
     away from the default table, and the estimator still converges with every estimate within
-    3 s.e. of that truth. (The default truth is recovered at book size by the site build.)"""
+    3 s.e. of that truth. (At book size the default truth is measured by the frozen Monte Carlo.)"""
     notebook, parameters, records = executed
     if notebook.stem != "02_kennan_walker_estimation":
         pytest.skip(f"{notebook.name} is not the estimation page")

@@ -32,7 +32,7 @@ from mig_lib.kw.likelihood import KWLikelihood, estimable_parameters
 from mig_lib.kw.model import (KWModel, build_model, default_parameters, education_groups, eta_points, sigma_eps_points,
                               wage_age_profile)
 from mig_lib.kw.montecarlo import frozen_table, load_frozen
-from mig_lib.kw.resources import LongRunWarning, ResourceError, check_kw_estimation_request
+from mig_lib.kw.resources import LongRunWarning, ResourceError, check_kw_estimation_request, check_kw_solution_memory
 from mig_lib.kw.simulate import migration_statistics, simulate_panel
 from mig_lib.kw.solve import KWSolution, solve, solve_numpy, solve_python
 
@@ -45,6 +45,6 @@ __all__ = [
     "ExactScores", "loglik_gradient", "identification_report", "KWLikelihood", "estimable_parameters",
     "KWModel", "build_model", "default_parameters", "education_groups", "eta_points", "sigma_eps_points",
     "wage_age_profile", "frozen_table", "load_frozen",
-    "LongRunWarning", "ResourceError", "check_kw_estimation_request",
+    "LongRunWarning", "ResourceError", "check_kw_estimation_request", "check_kw_solution_memory",
     "migration_statistics", "simulate_panel", "KWSolution", "solve", "solve_numpy", "solve_python",
 ]

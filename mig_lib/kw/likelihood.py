@@ -50,14 +50,21 @@ MIXTURE_ONLY_PARAMETERS = ("type1_share",)
 #: Solutions kept (least recently used dropped): finite differences alternate between a few points.
 CACHE_SIZE = 8
 
-#: A person with more location draws than this would need n_ν^N_i terms; the loader rejects it.
+#: A person with more location draws than this would need (n_ν n_ξ)^N_i terms; the enumeration rejects it.
 MAX_DRAWS = 12
+#: Annual panels enumerate the (n_ν n_ξ)^N_i match combinations of each person while the largest
+#: count stays below this; beyond it (long panels, many moves, the preference match on) the
+#: likelihood uses the forward recursion, which is linear in the years (6 match points: 8 draws,
+#: 1.7 million combinations, are enumerated; 9 draws, 10 million and 160 MB a person, are not). The
+#: book's 10-year panels reach 7 draws; the forward recursion's exact gradient holds a derivative per
+#: state and parameter, too many at book size, so the switch is kept for panels that need it.
+MAX_ENUMERATED_COMBINATIONS = 2_000_000
 
 
 # ----------------------------------------------------------------------------------------------
 # Location draws along each history
 # ----------------------------------------------------------------------------------------------
-def location_draws(panel: PanelArrays, home_remembered: bool = True
+def location_draws(panel: PanelArrays, home_remembered: bool = True, check: bool = True
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Index of the match draw remembered at ℓ0 and at ℓ1 on every row, and ℓ1 itself.
 
@@ -94,10 +101,11 @@ def location_draws(panel: PanelArrays, home_remembered: bool = True
             previous[t], draw_here[t], draw_previous[t] = l1, k0, k1
         n_draws[i] = count
     too_many = np.flatnonzero(n_draws > MAX_DRAWS)
-    if len(too_many):
+    if check and len(too_many):
         raise ParameterError(
             f"person {panel.person_ids[too_many[0]]!r} arrives at {n_draws[too_many[0]]} new locations; "
-            f"the exact likelihood enumerates n_nu^N terms and allows at most {MAX_DRAWS}")
+            f"the enumerated likelihood sums (n_nu n_xi)^N terms and allows at most {MAX_DRAWS} draws: "
+            "use the forward recursion (KWLikelihood(..., forward=True), the default for such panels)")
     return previous, draw_here, draw_previous, n_draws
 
 
@@ -430,7 +438,10 @@ class KWLikelihood:
     re-solved only when a parameter that moves choices changes: the last solution is cached, so
     finite differences in wage-only parameters (and the type share) cost one kernel call each.
     A missing wage (NaN in the panel) contributes no wage density ψ while the year's choice still
-    counts: the unobserved wage is integrated out (see :mod:`mig_lib.kw.data`).
+    counts: the unobserved wage is integrated out (see :mod:`mig_lib.kw.data`). ``forward`` chooses
+    the forward recursion over the unobserved states (:func:`person_log_likelihoods_forward`);
+    by default it is used for panels with years between observations and for annual panels whose
+    enumeration would exceed :data:`MAX_ENUMERATED_COMBINATIONS`.
     """
 
     def __init__(self, geography, panel: PanelArrays, params: ParameterTable, ages: Sequence[int],
@@ -456,7 +467,12 @@ class KWLikelihood:
         if outside.any():
             raise ParameterError(f"panel ages must lie in [{self.ages[0]}, {self.ages[-1]}]")
         self.home_remembered = bool(home_remembered)
-        self.forward = (not panel.observed_every_year) if forward is None else bool(forward)
+        if forward is None:
+            # the enumeration is exponential in a person's location draws, the forward recursion linear in years
+            forward = not panel.observed_every_year or (
+                (self.n_nu * self.n_xi) ** int(location_draws(panel, home_remembered, check=False)[3].max())
+                > MAX_ENUMERATED_COMBINATIONS)
+        self.forward = bool(forward)
         if not self.forward and not panel.observed_every_year:
             raise ParameterError("argument 'forward' = False is not allowed for a panel with years between "
                                  "observations: only the forward recursion sums over the unobserved years")

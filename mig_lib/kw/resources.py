@@ -233,3 +233,18 @@ def check_kw_estimation_request(n_people: int, n_years: int, n_provinces: int, n
                       f"about {format_seconds(estimate.seconds)} (ETA on a 2-core machine)", LongRunWarning,
                       stacklevel=2)
     return estimate
+
+
+def check_kw_solution_memory(n_provinces: int, n_xi: int = 1, n_nu: int = 3, n_ages: int = 40, copies: int = 1,
+                             n_education: int = 2, memory_bytes: int | None = None) -> int:
+    """Refuse a model whose value function, held ``copies`` times at once, needs more memory than the
+    machine has (:class:`ResourceError` naming the request); returns the bytes needed."""
+    match = n_nu * n_xi
+    one = N_TYPES * n_education * n_provinces * n_ages * n_provinces ** 2 * match ** 2 * FLOAT_BYTES
+    available = machine_memory_bytes() if memory_bytes is None else memory_bytes
+    if copies * one > available:
+        raise ResourceError(f"this model ({n_provinces} provinces, n_nu = {n_nu}, n_xi = {n_xi}, {n_ages} ages) has a "
+                            f"value function of {format_bytes(one)}, held {copies} times at once: "
+                            f"{format_bytes(copies * one)}; this machine has {format_bytes(available)} of memory. "
+                            "Use fewer provinces or match points")
+    return copies * one

@@ -48,6 +48,26 @@ def test_forward_recursion_equals_the_annual_kernel_on_annual_panels(geo):
         np.testing.assert_allclose(forward, draws, rtol=1e-11)
 
 
+def test_a_long_annual_panel_switches_to_the_forward_recursion(geo, monkeypatch):
+    """Enumeration is exponential in a person's location draws: beyond MAX_ENUMERATED_COMBINATIONS
+    the likelihood uses the forward recursion by itself, with the value the enumeration gives.
+    (The threshold is lowered here so that the enumeration to compare with stays small: 3^7 = 2,187.)"""
+    from mig_lib.kw import likelihood as likelihood_module
+
+    monkeypatch.setattr(likelihood_module, "MAX_ENUMERATED_COMBINATIONS", 1_000)
+    wanderer = ["BJ", "SH", "GD", "BJ", "SH", "GD", "BJ"]        # every move a fresh draw: 7 draws
+    rows = [(0, 2010 + t, 25 + t, loc, 4.0 + 0.2 * t, "BJ") for t, loc in enumerate(wanderer)]
+    rows += [(1, 2010 + t, 30 + t, "SH", 7.5, "SH") for t in range(4)]
+    panel = annual_panel(rows)
+    values = default_parameters().with_values(gamma0_type1=1.0, gamma_previous=0.0).values
+    automatic = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), n_nu=3)
+    assert automatic.forward
+    enumerated = KWLikelihood(geo, panel, default_parameters(), ages=range(20, 60), n_nu=3, forward=False)
+    np.testing.assert_allclose(automatic.loglik_per_person(values), enumerated.loglik_per_person(values), rtol=1e-10)
+    # a short panel keeps the enumeration
+    assert not KWLikelihood(geo, annual_panel(rows[7:]), default_parameters(), ages=range(20, 60)).forward
+
+
 def test_biennial_likelihood_equals_enumeration_of_the_missing_years(geo):
     """A person seen at 24, 26, 28: the likelihood is the sum, over every province of 25 and 27, of
     the likelihood of the completed annual history with no wage in the unseen years."""

@@ -89,3 +89,11 @@ def test_the_exact_gradient_is_priced_as_measured():
         warnings.simplefilter("error", LongRunWarning)
         check_kw_estimation_request(1000, 10, 6, 26, 15, n_nu=3, n_xi=2, nelder_mead_check=False,
                                     memory_bytes=64 * 1024 ** 3)
+
+
+def test_a_model_too_large_to_hold_is_refused_naming_it():
+    """Full China with n_xi = 3: a value function of 1.4 GiB, held three times by the model page."""
+    needed = resources.check_kw_solution_memory(31, n_xi=3, copies=3, memory_bytes=64 * 1024 ** 3)
+    assert needed == 3 * 2 * 2 * 31 * 40 * 31 ** 2 * 9 ** 2 * 8
+    with pytest.raises(ResourceError, match=r"31 provinces, n_nu = 3, n_xi = 3.*held 3 times.*this machine has 4\.0 GiB"):
+        resources.check_kw_solution_memory(31, n_xi=3, copies=3, memory_bytes=4 * 1024 ** 3)
