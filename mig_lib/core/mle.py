@@ -418,6 +418,11 @@ def maximize_likelihood(
         raise ParameterError(f"optimizer = {optimizer!r} is not allowed: expected one of {OPTIMIZERS}")
     if covariance not in COVARIANCES:
         raise ParameterError(f"covariance = {covariance!r} is not allowed: expected one of {COVARIANCES}")
+    for name, value, smallest in (("handover_tolerance", handover_tolerance, "> 0"),
+                                  ("bhhh_gain_tolerance", bhhh_gain_tolerance, ">= 0")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or (value <= 0 if smallest == "> 0" else value < 0):
+            raise ParameterError(f"{name} = {value!r} is not allowed: expected a finite number {smallest}")
     first = table.with_values(dict(start or {}))
     tick = time.perf_counter()
     bar = tqdm(desc="likelihood evaluations", unit="eval", disable=not progress)

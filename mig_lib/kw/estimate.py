@@ -36,8 +36,8 @@ from mig_lib.kw.solve import solve
 #: log points (one standard error is worth about 0.5), then the Newton polish with the Hessian.
 #: L-BFGS-B alone spent 60% of its calls crawling the last 0.06 log points along the flat valley of
 #: the type-2 moving cost and the type share; BHHH's curvature (the scores' outer product) sees
-#: that valley. On the book problem: 246 -> 114 gradient calls from the page's shifted start, 206 ->
-#: 91 from the truth, the same maximum (benchmarks/kw_estimation.py prints both).
+#: that valley. On the book problem (one thread each, idle machine): 246 -> 114 gradient calls from the
+#: page's shifted start, 206 -> 91 from the truth, the same maximum to 1e-6 log points.
 KW_OPTIONS = {"optimizer": "lbfgsb-bhhh", "handover_tolerance": 1e-6, "bhhh_gain_tolerance": 1e-3,
               "function_tolerance": 1e-9, "gradient_tolerance": 1e-5}
 

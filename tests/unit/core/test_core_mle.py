@@ -212,6 +212,10 @@ def test_exact_scores_bhhh_and_the_three_covariances():
         maximize_likelihood(loglik, table, ["mean"], optimizer="newton")
     with pytest.raises(ParameterError, match="covariance = 'robust'"):
         maximize_likelihood(loglik, table, ["mean"], covariance="robust")
+    with pytest.raises(ParameterError, match=r"handover_tolerance = 0 is not allowed: expected a finite number > 0"):
+        maximize_likelihood(loglik, table, ["mean"], optimizer="lbfgsb-bhhh", handover_tolerance=0)
+    with pytest.raises(ParameterError, match=r"bhhh_gain_tolerance = -1.0 is not allowed"):
+        maximize_likelihood(loglik, table, ["mean"], optimizer="bhhh", bhhh_gain_tolerance=-1.0)
 
 
 def test_the_nelder_mead_check_is_an_option():
