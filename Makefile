@@ -40,12 +40,15 @@ test: $(STAMP) $(CFFCONVERT) browser
 	@$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-chapters test-site
 
 test-unit: $(STAMP) $(CFFCONVERT)
+	@mkdir -p _build/pytest
 	$(PY) -m pytest -n 2 --basetemp=_build/pytest/unit tests/unit tests/test_binder.py tests/test_open_book.py tests/test_book_structure.py
 
 test-chapters: $(STAMP)
+	@mkdir -p _build/pytest
 	$(PY) -m pytest -p no:xdist --durations=15 --basetemp=_build/pytest/chapters tests/test_chapters.py
 
 test-site: $(STAMP) browser
+	@mkdir -p _build/pytest
 	$(PY) -m pytest -p no:xdist --durations=15 --basetemp=_build/pytest/site tests/test_site.py tests/test_open_book_site.py
 
 ## unit: the fast unit tests only
