@@ -342,7 +342,30 @@ def _fill_report(app, doctree, docname):
         placeholder.replace_self(REPORT_PARTS[placeholder["part"]](app, docname, measurements))
 
 
+def _patient_notebook_client() -> None:
+    """The book build executes notebooks through nbclient, which waits only 4 s for a cell's last
+    outputs after the kernel reports the cell done and then drops the rest with a log warning: on
+    a busy machine a cell that records hundreds of values (chapter 3's Appendix D) lost its last
+    records, and the pages' glue failed. Wait as long as papermill runs do, and fail loudly."""
+    from nbclient import NotebookClient
+
+    from mig_lib.run.chapter import IOPUB_TIMEOUT
+
+    if getattr(NotebookClient.__init__, "patient", False):
+        return
+    original = NotebookClient.__init__
+
+    def patient(self, *args, **kwargs):
+        kwargs.setdefault("iopub_timeout", IOPUB_TIMEOUT)
+        kwargs.setdefault("raise_on_iopub_timeout", True)
+        original(self, *args, **kwargs)
+
+    patient.patient = True
+    NotebookClient.__init__ = patient
+
+
 def setup(app):
+    _patient_notebook_client()
     app.add_node(report_placeholder)
     app.add_directive("reproducibility-report", ReproducibilityReport)
     app.add_directive("book-bibtex", BookBibtex)
