@@ -188,7 +188,10 @@ def test_ctrl_c_stops_the_command_and_keeps_the_finished_runs(tmp_path, tiny):
     # the interrupt always finds them running, however slow the machine is
     command = subprocess.Popen([sys.executable, "-m", "mig_lib.run", str(tiny), "-g", "pause", "[0, 58, 59, 60]",
                                 "--workers", "2", "--out-dir", str(runs), "--no-progress"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # a test run started in the background inherits SIGINT ignored, and
+                               # Python then installs no KeyboardInterrupt handler: restore it
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.time() + 120
         while not (runs / "manifest.csv").exists() and time.time() < deadline:
