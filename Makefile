@@ -30,14 +30,13 @@ page: $(STAMP)
 	$(PY) -m mig_lib.core.sitebuild --page $(PAGE)
 
 ## test: unit tests, every chapter through papermill, the website in a real browser
-# Three streams at once, each with its own pytest session and temporary folder: the unit tests, the
-# chapters (each through papermill with its CI parameters), and the site (built at book size, then
-# read in headless Chromium). Each stream alone leaves a core idle much of the time (kernel start,
-# pandas, altair, the browser); together they keep both cores busy. Output is shown per stream
-# when it finishes. tests/test_open_book.py validates CITATION.cff and lints the workflow;
+# Three streams, one after another, each with its own pytest session and temporary folder: the unit
+# tests, the chapters (each through papermill with its CI parameters), and the site (built at book
+# size, then read in headless Chromium). Run together (make -j3) they timed out a full-page browser
+# screenshot on two cores, so they run in turn. tests/test_open_book.py validates CITATION.cff and lints the workflow;
 # test_open_book_site.py reads the site that test_site.py built (same stream).
 test: $(STAMP) $(CFFCONVERT) browser
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-unit test-chapters test-site
+	@$(MAKE) --no-print-directory test-unit test-chapters test-site
 
 test-unit: $(STAMP) $(CFFCONVERT)
 	@mkdir -p _build/pytest
