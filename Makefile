@@ -40,7 +40,7 @@ test: $(STAMP) $(CFFCONVERT) browser
 
 test-unit: $(STAMP) $(CFFCONVERT)
 	@mkdir -p _build/pytest
-	$(PY) -m pytest -n 2 --basetemp=_build/pytest/unit tests/unit tests/test_binder.py tests/test_open_book.py tests/test_book_structure.py
+	$(PY) -m pytest -n 2 --durations=20 --basetemp=_build/pytest/unit tests/unit tests/test_binder.py tests/test_open_book.py tests/test_book_structure.py
 
 test-chapters: $(STAMP)
 	@mkdir -p _build/pytest
