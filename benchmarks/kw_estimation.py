@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import numba
@@ -109,28 +110,36 @@ def main() -> None:
     mle_names = book_names if args.book_parameters == "all" else PAGE_NAMES
     out = {"machine": "shared (2 cores, other work running): medians and side-by-side ratios",
            "threads": numba.get_num_threads(), "people": args.people, "years": args.years, "n_xi": n_xi}
-    out.update(gradient_over_evaluation(book, book_frame, truth, book_names, args.repeats, n_xi))
+
+    def measured(**values) -> None:
+        # each stage's numbers go to stderr as soon as they exist: the finite-difference runs can take
+        # hours, and a run stopped early still leaves what it measured
+        out.update(values)
+        print("measured: " + json.dumps(values), file=sys.stderr, flush=True)
+
+    measured(**gradient_over_evaluation(book, book_frame, truth, book_names, args.repeats, n_xi))
     if not args.no_book_mle:
         exact_s, exact = timed_mle(book, book_frame, truth, mle_names, finite_differences=False, n_xi=n_xi)
+        measured(book_mle_parameters=len(mle_names), book_mle_exact_s=exact_s,
+                 book_mle_exact_converged=exact.converged, book_mle_exact_evaluations=exact.n_evaluations)
         finite_s, finite = timed_mle(book, book_frame, truth, mle_names, finite_differences=True, n_xi=n_xi)
-        out.update(book_mle_parameters=len(mle_names), book_mle_exact_s=exact_s, book_mle_exact_converged=exact.converged,
-                   book_mle_exact_evaluations=exact.n_evaluations, book_mle_fd_s=finite_s,
-                   book_mle_fd_converged=finite.converged, book_mle_fd_evaluations=finite.n_evaluations,
-                   book_mle_loglik_difference=exact.loglik - finite.loglik,
-                   speedup_over_finite_differences=finite_s / exact_s)
+        measured(book_mle_fd_s=finite_s,
+                 book_mle_fd_converged=finite.converged, book_mle_fd_evaluations=finite.n_evaluations,
+                 book_mle_loglik_difference=exact.loglik - finite.loglik,
+                 speedup_over_finite_differences=finite_s / exact_s)
     if args.full:
         china = load_china("all")
         frame = simulate_estimation_panel(china, truth, args.people, args.years, seed=1, n_xi=n_xi)
         names = estimable_parameters(china, truth, n_xi=n_xi)[0] if args.full_parameters == "all" else PAGE_NAMES
         full_s, full = timed_mle(china, frame, truth, names, finite_differences=False, n_xi=n_xi)
-        out.update(full_provinces=china.n, full_parameters=len(names), full_mle_s=full_s,
-                   full_mle_converged=full.converged, full_mle_iterations=full.iterations,
-                   full_mle_evaluations=full.n_evaluations, full_mle_message=full.message,
-                   full_mle_within_3_se=not full.recovery_failures(truth))
+        measured(full_provinces=china.n, full_parameters=len(names), full_mle_s=full_s,
+                 full_mle_converged=full.converged, full_mle_iterations=full.iterations,
+                 full_mle_evaluations=full.n_evaluations, full_mle_message=full.message,
+                 full_mle_within_3_se=not full.recovery_failures(truth))
         if not args.no_full_fd:
             full_fd_s, full_fd = timed_mle(china, frame, truth, names, finite_differences=True, n_xi=n_xi)
-            out.update(full_mle_fd_s=full_fd_s, full_mle_fd_converged=full_fd.converged,
-                       full_speedup_over_finite_differences=full_fd_s / full_s)
+            measured(full_mle_fd_s=full_fd_s, full_mle_fd_converged=full_fd.converged,
+                     full_speedup_over_finite_differences=full_fd_s / full_s)
     if not args.json:
         for key, value in out.items():
             print(f"{key:>36}: {value:.3f}" if isinstance(value, float) else f"{key:>36}: {value}")
