@@ -10,7 +10,6 @@ Measures, in one run, on simulated 1,000-person × 10-year panels:
   default; ``page`` is the page's former 15-parameter list) from the page's start (every parameter
   moved by 0.3 in its transformed coordinate), with the exact gradient and with central
   differences, same data and start: ``speedup_over_finite_differences``;
-
 * with ``--full``: the full-China (31 provinces) MLE of every identifiable parameter with the
   exact gradient (``full_mle_s``, ``full_mle_converged``) and, unless ``--no-full-fd``, the same
   MLE with central differences (``full_speedup_over_finite_differences``; it takes a long while).
