@@ -5,7 +5,11 @@ of a :class:`~mig_lib.core.ParameterTable`, reading the bounds from the table. T
 receives one ``ParameterTable`` per evaluation (the estimated values set, the others at their
 table values). Give it ``scores`` — a function returning the per-person log-likelihoods and
 their exact derivatives — and every gradient is exact (the Kennan–Walker chapter plugs in
-:func:`mig_lib.kw.gradient.loglik_and_scores`); without it the gradient is a central difference.
+:class:`mig_lib.kw.gradient.ExactScores`); without it the gradient is a central difference. When
+``scores`` also has a ``total(table, names)`` method returning the contributions and the summed
+gradient (reverse mode, cheaper than every person's scores), the optimiser's gradients and the
+Hessian's differences use it, and the per-person scores are computed only where they are needed:
+BHHH steps and the OPG and sandwich covariances.
 
 Steps (the draft's plan, section 4.3):
 
@@ -287,6 +291,7 @@ class Objective:
         self.progress = progress
         self.n_people: int | None = None
         self._last: tuple[bytes, np.ndarray, np.ndarray] | None = None
+        self._last_total: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
     def table_at(self, x: np.ndarray) -> ParameterTable:
         return self.table.with_values({n: from_unbounded(float(xi), lo, hi)
@@ -345,16 +350,38 @@ class Objective:
         self._last = (key, contributions, scores)
         return contributions, scores
 
+    def total(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) contributions and the gradient of their mean in the unbounded coordinates at x: by the
+        scores' ``total`` method when they have one (no per-person scores), else from the scores."""
+        key = np.asarray(x, dtype=float).tobytes()
+        for last in (self._last, self._last_total):
+            if last is not None and last[0] == key:
+                return last[1], (last[2] if last is self._last_total else np.mean(last[2], axis=0))
+        total = getattr(self.exact_scores, "total", None)
+        if total is None:
+            contributions, scores = self.scores(x)
+            return contributions, np.mean(scores, axis=0)
+        self.n_gradients += 1
+        self._tick()
+        contributions, natural = total(self.table_at(x), self.names)
+        contributions = self._checked(contributions, x)
+        gradient = np.asarray(natural, dtype=float) * self.jacobian(x) / len(contributions)
+        if not np.all(np.isfinite(gradient)):
+            raise EstimationError(f"the gradient is not finite at parameter vector "
+                                  f"({', '.join(f'{n}={v:.6g}' for n, v in zip(self.names, x))}) (unbounded)")
+        self._last_total = (key, contributions, gradient)
+        return contributions, gradient
+
     def gradient(self, x: np.ndarray) -> np.ndarray:
         """Gradient of the mean log-likelihood in the unbounded coordinates."""
-        return np.mean(self.scores(x)[1], axis=0)
+        return self.total(x)[1]
 
     def negative_mean(self, x: np.ndarray) -> float:
         return -float(np.mean(self.per_person(x)))
 
     def negative_mean_and_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        contributions, scores = self.scores(x)
-        return -float(np.mean(contributions)), -np.mean(scores, axis=0)
+        contributions, gradient = self.total(x)
+        return -float(np.mean(contributions)), -gradient
 
 
 def numerical_gradient(loglik_per_person: LoglikPerPerson, table: ParameterTable, names: Sequence[str],

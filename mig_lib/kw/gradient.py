@@ -21,8 +21,15 @@ derivative of each log choice probability the likelihood reads, d log ρ(x, j) =
 
 The derivative then follows the likelihood through the sum over match combinations, the
 (η, σ_ε) mixture and the type mixture (annual panels), or through the forward recursion (years
-between observations), giving one score vector per person: the gradient is their sum, and BHHH,
-the outer-product and sandwich covariances use them directly.
+between observations), giving one score vector per person: BHHH, the outer-product and sandwich
+covariances use them directly.
+
+The optimiser needs only their sum, and that is cheaper in reverse mode
+(:meth:`ExactScores.total`): one pass over the people gives the likelihood's weight on every log
+choice probability it reads (its adjoint), and one adjoint pass through the recursion, youngest
+age first, carries those weights onto the model's arrays, which are contracted with the arrays'
+derivatives once — the pass carries no K-long tangents, so its cost does not grow with the number
+of parameters (:func:`_value_adjoint_kernel`).
 """
 
 from __future__ import annotations
@@ -33,16 +40,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
+from scipy import sparse
 
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp
 from mig_lib.kw.model import KWModel
-from mig_lib.kw.solve import solve
+from mig_lib.kw.solve import new_location_continuation, solve
 
 #: Relative step of the central differences of the model's arrays. The arrays are linear in every
 #: parameter but β (and the log type weights are smooth), so the difference is exact up to
 #: rounding, about 1e-16 / 1e-6 relative.
 ARRAY_STEP = 1e-6
+
+#: The reverse-mode pass over the people keeps each combination's wage-error shares up to this many
+#: numbers per person (8 bytes each; a person's combinations are (n_ν n_ξ)^draws).
+STORED_WAGE_SHARES = 2_000_000
 
 #: The forward recursion needs the derivative of every choice probability: refuse beyond this.
 MAX_FORWARD_ENTRIES = 60_000_000
@@ -260,142 +272,60 @@ def _streaming_add(value, gradient, state, accumulated):
         accumulated[k] += weight * gradient[k]
 
 
-@njit(cache=True, parallel=True)
-def _person_scores_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob, choice_index,
-                          d_choice_log_prob, moved, residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma,
-                          log_type_weights, d_log_type_weights, n_match):
-    """log L_i and ∂ log L_i/∂θ per person (annual panels: the sum over match combinations).
-
-    ``d_choice_log_prob[choice_index[r, τ, m0, m1], k]`` is ∂ log λ/∂θ_moved[k] of the observed
-    choice on row r (only the reachable (row, type, m0, m1) cells are stored; the parameters that
-    do not move the model have none).
-
-    ∂ log L_i(τ) is the weighted mean, over match combinations c and wage errors e, of the
-    derivatives of the terms, and each term is a sum of row terms (one log λ per row, one log ψ per
-    row with a wage). So a first pass computes each combination's log term, a second accumulates
-    each combination's weight on the (row, m0, m1) and (draw, m, e) cells it reads, and the K-long
-    derivatives are contracted once per cell, not once per combination: the work per combination
-    is that of the plain likelihood. The wage cells are contracted through the coefficients of
-    ∂ log ψ = (z/σ)(−∂residual + ∂ν + ∂η) + ((z² − 1)/σ) ∂σ, z = (residual − ν − η)/σ.
-    """
-    n_people = len(person_start) - 1
-    n_types = choice_log_prob.shape[1]
+@njit(cache=True)
+def _draw_wage_sums(start, end, n, n_match, draw_here, residual, nu, eta, sigma):
+    """(n, M, n_η n_σ) wage log densities summed over the rows of each location draw, for each match
+    and (η, σ) pair (rows with a missing wage add nothing)."""
     n_eta, n_sigma = eta.shape[0], sigma.shape[0]
-    E = n_eta * n_sigma
-    K = d_residual.shape[1]
-    total = np.empty(n_people)
-    scores = np.zeros((n_people, K))
-    log_sigma = np.log(sigma)
-    for i in prange(n_people):
-        start, end = person_start[i], person_start[i + 1]
-        n = n_draws[i]
-        # wage log densities summed over the rows of each draw, for each match and (η, σ)
-        draw_sum = np.zeros((n, n_match, E))
-        for r in range(start, end):
-            if np.isnan(residual[r]):
-                continue
-            d = draw_here[r]
-            for m in range(n_match):
-                for ie in range(n_eta):
-                    for s in range(n_sigma):
-                        z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
-                        draw_sum[d, m, ie * n_sigma + s] += -0.5 * z * z - log_sigma[s] - LOG_SQRT_2PI
-        n_combos = n_match ** n
-        combo = np.zeros(n, dtype=np.int64)
-        wage_sum = np.empty(E)
-        wage_part = np.empty(n_combos)
-        terms = np.empty((n_types, n_combos))
-        # pass 1: every combination's log term per type (log Σ_e exp(wage sum) + Σ_rows log λ)
-        for c in range(n_combos):
-            _combination_digits(c, n_match, combo)
-            for e in range(E):
-                wage_sum[e] = 0.0
-                for d in range(n):
-                    wage_sum[e] += draw_sum[d, combo[d], e]
-            wage_part[c] = _logsumexp(wage_sum)
-            for tau in range(n_types):
-                choice_part = 0.0
-                for r in range(start, end):
-                    choice_part += choice_log_prob[r, tau, combo[draw_here[r]], combo[draw_previous[r]]]
-                terms[tau, c] = choice_part + wage_part[c]
-        log_by_type = np.empty(n_types)
-        for tau in range(n_types):
-            log_by_type[tau] = _logsumexp(terms[tau])
-        # pass 2: each combination's weight within its type, on the cells its derivative reads
-        choice_weight = np.zeros((end - start, n_types, n_match, n_match))
-        wage_weight = np.zeros((n_types, n, n_match, E))
-        type_weight = np.empty(n_types)
-        for c in range(n_combos):
-            _combination_digits(c, n_match, combo)
-            any_weight = False
-            for tau in range(n_types):
-                type_weight[tau] = (math.exp(terms[tau, c] - log_by_type[tau])
-                                    if log_by_type[tau] > -np.inf else 0.0)
-                any_weight = any_weight or type_weight[tau] > 0.0
-            if not any_weight:
-                continue
-            for e in range(E):
-                wage_sum[e] = 0.0
-                for d in range(n):
-                    wage_sum[e] += draw_sum[d, combo[d], e]
-            for e in range(E):
-                error_weight = math.exp(wage_sum[e] - wage_part[c])
-                for tau in range(n_types):
-                    w = type_weight[tau] * error_weight
-                    for d in range(n):
-                        wage_weight[tau, d, combo[d], e] += w
-            for tau in range(n_types):
-                for r in range(start, end):
-                    choice_weight[r - start, tau, combo[draw_here[r]], combo[draw_previous[r]]] += type_weight[tau]
-        running = np.empty((n_types, 2))
-        accumulated = np.zeros((n_types, K))
-        coefficient_nu = np.empty(n_match)
-        coefficient_eta = np.empty(n_eta)
-        coefficient_sigma = np.empty(n_sigma)
-        for tau in range(n_types):
-            # the weights are normalised within the type: accumulated[τ] is ∂ log L_i(τ) itself
-            running[tau, 0] = log_by_type[tau] - math.log(E)
-            running[tau, 1] = 1.0 if log_by_type[tau] > -np.inf else 0.0
-            for r in range(start, end):
-                for m0 in range(n_match):
-                    for m1 in range(n_match):
-                        cell = choice_index[r, tau, m0, m1]
-                        w = choice_weight[r - start, tau, m0, m1]
-                        if w != 0.0 and cell >= 0:   # cell -1: a row without a choice (its log λ is 0)
-                            for k in range(moved.shape[0]):
-                                accumulated[tau, moved[k]] += w * d_choice_log_prob[cell, k]
-            coefficient_nu[:] = 0.0
-            coefficient_eta[:] = 0.0
-            coefficient_sigma[:] = 0.0
-            for r in range(start, end):
-                if np.isnan(residual[r]):
-                    continue
-                d = draw_here[r]
-                coefficient_residual = 0.0
-                for m in range(n_match):
-                    for ie in range(n_eta):
-                        for s in range(n_sigma):
-                            w = wage_weight[tau, d, m, ie * n_sigma + s]
-                            if w == 0.0:
-                                continue
-                            z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
-                            slope = w * z / sigma[s]
-                            coefficient_residual -= slope
-                            coefficient_nu[m] += slope
-                            coefficient_eta[ie] += slope
-                            coefficient_sigma[s] += w * (z * z - 1.0) / sigma[s]
-                for k in range(K):
-                    accumulated[tau, k] += coefficient_residual * d_residual[r, k]
-            for k in range(K):
-                for m in range(n_match):
-                    accumulated[tau, k] += coefficient_nu[m] * d_nu[m, k]
-                for ie in range(n_eta):
-                    accumulated[tau, k] += coefficient_eta[ie] * d_eta[ie, k]
+    draw_sum = np.zeros((n, n_match, n_eta * n_sigma))
+    for r in range(start, end):
+        if np.isnan(residual[r]):
+            continue
+        d = draw_here[r]
+        for m in range(n_match):
+            for ie in range(n_eta):
                 for s in range(n_sigma):
-                    accumulated[tau, k] += coefficient_sigma[s] * d_sigma[s, k]
-        _mix_types(i, running, accumulated, n * math.log(n_match), log_type_weights, d_log_type_weights, total,
-                   scores)
-    return total, scores
+                    z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
+                    draw_sum[d, m, ie * n_sigma + s] += -0.5 * z * z - math.log(sigma[s]) - LOG_SQRT_2PI
+    return draw_sum
+
+
+@njit(cache=True)
+def _add_wage_derivative(start, end, draw_here, wage_weight, residual, d_residual, nu, d_nu, eta, d_eta, sigma,
+                         d_sigma, out):
+    """out += Σ over the (draw, match, e) cells of their weight times ∂ log ψ, contracted through the
+    coefficients of ∂ log ψ = (z/σ)(−∂residual + ∂ν + ∂η) + ((z² − 1)/σ) ∂σ, z = (residual − ν − η)/σ."""
+    n_match, n_eta, n_sigma = nu.shape[0], eta.shape[0], sigma.shape[0]
+    K = out.shape[0]
+    coefficient_nu = np.zeros(n_match)
+    coefficient_eta = np.zeros(n_eta)
+    coefficient_sigma = np.zeros(n_sigma)
+    for r in range(start, end):
+        if np.isnan(residual[r]):
+            continue
+        d = draw_here[r]
+        coefficient_residual = 0.0
+        for m in range(n_match):
+            for ie in range(n_eta):
+                for s in range(n_sigma):
+                    w = wage_weight[d, m, ie * n_sigma + s]
+                    if w == 0.0:
+                        continue
+                    z = (residual[r] - nu[m] - eta[ie]) / sigma[s]
+                    slope = w * z / sigma[s]
+                    coefficient_residual -= slope
+                    coefficient_nu[m] += slope
+                    coefficient_eta[ie] += slope
+                    coefficient_sigma[s] += w * (z * z - 1.0) / sigma[s]
+        for k in range(K):
+            out[k] += coefficient_residual * d_residual[r, k]
+    for k in range(K):
+        for m in range(n_match):
+            out[k] += coefficient_nu[m] * d_nu[m, k]
+        for ie in range(n_eta):
+            out[k] += coefficient_eta[ie] * d_eta[ie, k]
+        for s in range(n_sigma):
+            out[k] += coefficient_sigma[s] * d_sigma[s, k]
 
 
 @njit(cache=True)
@@ -462,6 +392,244 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
 
 
 # ----------------------------------------------------------------------------------------------
+# Reverse mode: the total gradient for the optimiser
+# ----------------------------------------------------------------------------------------------
+# The forward (tangent) pass above carries K derivatives through every state, which the per-person
+# scores need (BHHH, OPG, sandwich). The optimiser needs only their sum, and that is one adjoint
+# pass: the likelihood's weight on each log choice probability it reads flows back through the
+# backward recursion, from the youngest age to the oldest, onto the model's arrays, and is
+# contracted with the arrays' derivatives once at the end — whatever the number of parameters.
+
+@njit(cache=True, parallel=True)
+def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob,
+                            residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
+                            d_log_type_weights, n_match, choice_adjoint):
+    """log L_i, the wage and type-share part of ∂ log L_i/∂θ, and the adjoint of every log λ cell.
+
+    ∂ log L_i(τ) is the weighted mean, over match combinations c and wage errors e, of the
+    derivatives of the terms, and each term is a sum of row terms (one log λ per row, one log ψ per
+    row with a wage). So a first pass computes each combination's log term; the type posterior is
+    then known, and a second pass puts each combination's posterior weight straight on the cells it
+    reads:
+    ``cell_adjoint[choice_index[r, τ, m0, m1]]`` = ∂ Σ_i log L_i / ∂ log λ(r, τ, m0, m1) (rows belong
+    to one person, so the cells of different people never collide).
+    """
+    n_people = len(person_start) - 1
+    n_types = choice_log_prob.shape[1]
+    n_eta, n_sigma = eta.shape[0], sigma.shape[0]
+    E = n_eta * n_sigma
+    K = d_residual.shape[1]
+    total = np.empty(n_people)
+    scores = np.zeros((n_people, K))
+    log_E = math.log(E)
+    for i in prange(n_people):
+        start, end = person_start[i], person_start[i + 1]
+        n = n_draws[i]
+        draw_sum = _draw_wage_sums(start, end, n, n_match, draw_here, residual, nu, eta, sigma)
+        n_combos = n_match ** n
+        combo = np.zeros(n, dtype=np.int64)
+        wage_sum = np.empty(E)
+        wage_part = np.empty(n_combos)
+        terms = np.empty((n_types, n_combos))
+        stored = n_combos * E <= STORED_WAGE_SHARES
+        wage_share = np.empty(n_combos * E if stored else 0)
+        for c in range(n_combos):
+            _combination_digits(c, n_match, combo)
+            top = -np.inf
+            for e in range(E):
+                v = 0.0
+                for d in range(n):
+                    v += draw_sum[d, combo[d], e]
+                wage_sum[e] = v
+                top = max(top, v)
+            if top == -np.inf:
+                wage_part[c] = -np.inf
+                if stored:
+                    wage_share[c * E:(c + 1) * E] = 0.0
+            else:
+                acc = 0.0
+                for e in range(E):
+                    wage_sum[e] = math.exp(wage_sum[e] - top)
+                    acc += wage_sum[e]
+                wage_part[c] = top + math.log(acc)
+                if stored:
+                    for e in range(E):
+                        wage_share[c * E + e] = wage_sum[e] / acc
+            for tau in range(n_types):
+                choice_part = 0.0
+                for r in range(start, end):
+                    choice_part += choice_log_prob[r, tau, combo[draw_here[r]], combo[draw_previous[r]]]
+                terms[tau, c] = choice_part + wage_part[c]
+        # the type posterior: mixture[τ] = log π_τ + log L_i(τ)
+        log_count = n * math.log(n_match) + log_E
+        mixture = np.empty(n_types)
+        log_by_type = np.empty(n_types)
+        for tau in range(n_types):
+            log_by_type[tau] = _logsumexp(terms[tau])
+            mixture[tau] = log_type_weights[i, tau] + log_by_type[tau] - log_count
+        total[i] = _logsumexp(mixture)
+        if total[i] == -np.inf:
+            continue
+        posterior = np.empty(n_types)
+        for tau in range(n_types):
+            posterior[tau] = math.exp(mixture[tau] - total[i])
+            for k in range(K):
+                scores[i, k] += posterior[tau] * d_log_type_weights[i, tau, k]
+        # pass 2: each combination's posterior weight on the choice cells and wage cells it reads
+        wage_weight = np.zeros((n, n_match, E))
+        weight = np.empty(n_types)
+        for c in range(n_combos):
+            _combination_digits(c, n_match, combo)
+            combination_weight = 0.0
+            for tau in range(n_types):
+                weight[tau] = (posterior[tau] * math.exp(terms[tau, c] - log_by_type[tau])
+                               if posterior[tau] > 0.0 else 0.0)
+                combination_weight += weight[tau]
+            if combination_weight == 0.0:
+                continue
+            for e in range(E):
+                if stored:
+                    w = combination_weight * wage_share[c * E + e]
+                else:
+                    v = 0.0
+                    for d in range(n):
+                        v += draw_sum[d, combo[d], e]
+                    w = combination_weight * math.exp(v - wage_part[c])
+                for d in range(n):
+                    wage_weight[d, combo[d], e] += w
+            for tau in range(n_types):
+                if weight[tau] == 0.0:
+                    continue
+                for r in range(start, end):
+                    choice_adjoint[r, tau, combo[draw_here[r]], combo[draw_previous[r]]] += weight[tau]
+        _add_wage_derivative(start, end, draw_here, wage_weight, residual, d_residual, nu, d_nu, eta, d_eta, sigma,
+                             d_sigma, scores[i])
+    return total, scores
+
+
+@njit(cache=True, parallel=True)
+def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
+                          group_start, request, weight, bar_location, bar_match, bar_moving, bar_age, bar_terminal,
+                          bar_scalars):
+    """Adjoints of the model's arrays given the adjoint ``weight[r]`` of each requested log ρ(x, j).
+
+    ``request[r] = (ℓ0, ℓ1, m0, m1, j)`` grouped by (type, home, age) as in
+    :func:`_choice_tangents_kernel`. Every (type, home) writes its own slice of the ``bar_*``
+    arrays (summed by the caller): ``bar_location[th, ℓ]``, ``bar_match[th, m]``,
+    ``bar_moving[t, h, ℓ0, j]``, ``bar_age[th, a]``, ``bar_terminal[th, ℓ, m]`` and
+    ``bar_scalars[th] = (β̄, discount̄)``.
+
+    With log ρ(x, j) = w(x, j) − log Σ_j' exp w(x, j') and v̄(x) = base(x) + log Σ_j' exp w(x, j'),
+    the adjoint v̄̄(x) that later ages send back goes to base(x) and, times ρ(x, j), to every
+    w(x, j); a request's weight goes to w(x, j) and, negated, to the log-sum. Each w(x, j) then
+    sends β times its adjoint to the v̄ it continues with at the next age (the mean over the new
+    province's matches for a new province), and its adjoint, negated, to the move's costs. The
+    new-province terms are summed per (ℓ0, m0) over the states that may choose them, as the solver
+    sums their exponentials: Σ over ℓ1 ≠ j equals the total minus the ℓ1 = j part.
+    """
+    T, H, A, L, _, M, _ = V.shape
+    for th in prange(T * H):
+        t = th // H
+        h = th % H
+        future = np.zeros((L, L, M, M))        # adjoint of v̄ at this age, from the age before
+        future_next = np.zeros((L, L, M, M))   # adjoint of v̄ at the next age, from this one
+        request_sum = np.zeros((L, L, M, M))   # Σ of the weights requested at each state of this age
+        d_stay = np.zeros((L, L, M, M))
+        d_back = np.zeros((L, L, M, M))
+        d_new = np.zeros((L, M, L))
+        row = np.empty(L)
+        expo = np.empty(L)
+        continuation = np.empty(L)
+        q_by_previous = np.empty(L)
+        bar_beta = 0.0
+        bar_discount = 0.0
+        for a in range(A):
+            last = a == A - 1
+            request_sum[:] = 0.0
+            d_stay[:] = 0.0
+            d_back[:] = 0.0
+            d_new[:] = 0.0
+            future_next[:] = 0.0
+            group = (t * H + h) * A + a
+            for r in range(group_start[group], group_start[group + 1]):
+                l0, l1, m0, m1, j = request[r, 0], request[r, 1], request[r, 2], request[r, 3], request[r, 4]
+                g = weight[r]
+                request_sum[l0, l1, m0, m1] += g
+                if j == l0:
+                    d_stay[l0, l1, m0, m1] += g
+                elif j == l1:
+                    d_back[l0, l1, m0, m1] += g
+                else:
+                    d_new[l0, m0, j] += g
+            for l0 in range(L):
+                for m0 in range(M):
+                    row_max = -np.inf
+                    for j in range(L):
+                        if j != l0:
+                            continuation[j] = new_location_continuation(V, terminal, t, h, a, l0, m0, j)
+                            row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation[j]
+                            row_max = max(row_max, row[j])
+                    for j in range(L):
+                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
+                        q_by_previous[j] = 0.0
+                    base = location_utility[h, l0] + match_utility[m0]
+                    q_total = 0.0
+                    base_adjoint = 0.0
+                    for l1 in range(L):
+                        for m1 in range(M):
+                            from_future = future[l0, l1, m0, m1]
+                            base_adjoint += from_future
+                            log_sum_adjoint = from_future - request_sum[l0, l1, m0, m1]
+                            stay_direct = d_stay[l0, l1, m0, m1]
+                            back_direct = d_back[l0, l1, m0, m1]
+                            if log_sum_adjoint == 0.0 and stay_direct == 0.0 and back_direct == 0.0:
+                                continue
+                            log_total = V[t, h, a, l0, l1, m0, m1] - base
+                            stay_next = terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
+                            w = log_sum_adjoint * math.exp(beta * stay_next - log_total) + stay_direct
+                            bar_beta += w * stay_next
+                            if last:
+                                bar_terminal[th, l0, m0] += beta * w
+                            else:
+                                future_next[l0, l1, m0, m1] += beta * w
+                            if l1 != l0:
+                                back_next = terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0]
+                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount) + beta * back_next
+                                w = log_sum_adjoint * math.exp(back - log_total) + back_direct
+                                bar_moving[t, h, l0, l1] -= w
+                                bar_age[th, a] -= w
+                                bar_discount += w
+                                bar_beta += w * back_next
+                                if last:
+                                    bar_terminal[th, l1, m1] += beta * w
+                                else:
+                                    future_next[l1, l0, m1, m0] += beta * w
+                            if row_max > -np.inf:
+                                q = log_sum_adjoint * math.exp(row_max - log_total)
+                                q_by_previous[l1] += q
+                                q_total += q
+                    bar_location[th, l0] += base_adjoint
+                    bar_match[th, m0] += base_adjoint
+                    for j in range(L):
+                        if j == l0:
+                            continue
+                        w = expo[j] * (q_total - q_by_previous[j]) + d_new[l0, m0, j]
+                        if w == 0.0:
+                            continue
+                        bar_moving[t, h, l0, j] -= w
+                        bar_age[th, a] -= w
+                        bar_beta += w * continuation[j]
+                        for s in range(M):
+                            if last:
+                                bar_terminal[th, j, s] += beta * w / M
+                            else:
+                                future_next[j, l0, s, m0] += beta * w / M
+            future, future_next = future_next, future
+        bar_scalars[th, 0] = bar_beta
+        bar_scalars[th, 1] = bar_discount
+
+
+# ----------------------------------------------------------------------------------------------
 # The likelihood-facing function
 # ----------------------------------------------------------------------------------------------
 class ExactScores:
@@ -478,13 +646,102 @@ class ExactScores:
         self.likelihood = likelihood
         self._choice_key: bytes | None = None
         self._choice: tuple | None = None
+        self._solution_key: bytes | None = None
+        self._solution: tuple | None = None
+        self._requests: dict = {}
 
-    def __call__(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def total(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) per-person log-likelihoods and the (K,) gradient of their sum, in the natural units.
+
+        Annual panels: reverse mode — one solve, one adjoint pass back through the recursion
+        (:func:`_value_adjoint_kernel`) and one pass over the people
+        (:func:`_person_adjoints_kernel`), whatever the number of parameters. Panels with years
+        between observations (the forward recursion) sum their per-person scores.
+        """
+        names = self._checked_names(table, names)
+        likelihood = self.likelihood
+        if likelihood.forward:
+            contributions, scores = self(table, names)
+            return contributions, scores.sum(axis=0)
+        tangents = array_tangents(likelihood, table, names)
+        model = likelihood.build_model(table)
+        solution, choice = self._solved(model)
+        contributions, partial, choice_adjoint = self._person_pass(table, model, tangents, choice)
+        gradient = partial.sum(axis=0)
+        if not tangents.enters_model.any():
+            return contributions, gradient
+        where, order, group_start, request = self._request_layout(model)
+        T, H, A, L, M = model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_match
+        bar_location, bar_match = np.zeros((T * H, L)), np.zeros((T * H, M))
+        bar_moving, bar_age = np.zeros((T, H, L, L)), np.zeros((T * H, A))
+        bar_terminal, bar_scalars = np.zeros((T * H, L, M)), np.zeros((T * H, 2))
+        _value_adjoint_kernel(solution.V, model.terminal_value, model.location_utility, model.match_utility,
+                              model.moving_cost, model.age_cost, model.beta, model.return_discount, group_start,
+                              request, np.ascontiguousarray(choice_adjoint[where][order]), bar_location, bar_match, bar_moving,
+                              bar_age, bar_terminal, bar_scalars)
+        scalars = bar_scalars.sum(axis=0)
+        gradient += (np.tensordot(bar_location.reshape(T, H, L).sum(axis=0), tangents.location_utility, axes=2)
+                     + bar_match.sum(axis=0) @ tangents.match_utility
+                     + np.tensordot(bar_moving, tangents.moving_cost, axes=4)
+                     + bar_age.sum(axis=0) @ tangents.age_cost
+                     + np.tensordot(bar_terminal.reshape(T, H, L, M).sum(axis=0), tangents.terminal, axes=3)
+                     + scalars[0] * tangents.beta + scalars[1] * tangents.return_discount)
+        return contributions, gradient
+
+    def _person_pass(self, table: ParameterTable, model: KWModel, tangents: ArrayTangents, choice: np.ndarray):
+        """(N,) log L_i, (N, K) their wage and type-share derivatives, and the (R, T, M, M) adjoint of
+        every log λ cell (annual panels; :func:`_person_adjoints_kernel`)."""
+        likelihood, panel = self.likelihood, self.likelihood.panel
+        residual, nu, eta, sigma = likelihood.wage_inputs(table)
+        K = tangents.beta.shape[0]
+        log_weights = np.ascontiguousarray(np.broadcast_to(likelihood.log_type_weights(table),
+                                                           (panel.n_people, model.n_types)))
+        d_log_weights = np.ascontiguousarray(np.broadcast_to(tangents.log_type_weights,
+                                                             (panel.n_people, model.n_types, K)))
+        choice_adjoint = np.zeros(choice.shape)
+        contributions, partial = _person_adjoints_kernel(
+            panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice, residual,
+            tangents.residual, np.repeat(nu, model.n_xi),
+            np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0)), eta, tangents.eta, sigma,
+            tangents.sigma, log_weights, d_log_weights, model.n_match, choice_adjoint)
+        return contributions, partial, choice_adjoint
+
+    def _checked_names(self, table: ParameterTable, names: Sequence[str]) -> list[str]:
         names = list(names)
         if not names:
             raise ParameterError("names = [] is not allowed: expected at least one parameter")
         for name in names:
             table.row(name)
+        return names
+
+    def _solved(self, model: KWModel):
+        """The solution of ``model`` and the log λ cells the likelihood reads (the last one is kept)."""
+        key = b"".join(np.ascontiguousarray(a).tobytes() for a in (
+            model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
+            np.array([model.beta, model.return_discount])))
+        if key != self._solution_key:
+            solution = solve(model)
+            self.likelihood.n_solves += 1
+            self._solution = (solution, self.likelihood.choice_log_prob_from(solution))
+            self._solution_key = key
+        return self._solution
+
+    def _request_layout(self, model: KWModel):
+        """The reachable (row, type, m0, m1) cells, and their states grouped by (type, home, age)."""
+        shape = (model.n_types, model.n_homes, model.n_ages, model.n_match)
+        if shape not in self._requests:
+            state, where = self.likelihood.choice_requests(model.n_types)
+            T, H, A = shape[:3]
+            group = (state[0] * H + state[1]) * A + state[2]
+            order = np.argsort(group, kind="stable")
+            group_start = np.zeros(T * H * A + 1, dtype=np.int64)
+            np.cumsum(np.bincount(group, minlength=T * H * A), out=group_start[1:])
+            request = np.ascontiguousarray(np.column_stack(state[3:])[order], dtype=np.int64)
+            self._requests[shape] = (where, order, group_start, request)
+        return self._requests[shape]
+
+    def __call__(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        names = self._checked_names(table, names)
         likelihood = self.likelihood
         tangents = array_tangents(likelihood, table, names)
         moved = np.flatnonzero(tangents.enters_model)
@@ -498,30 +755,39 @@ class ExactScores:
             self._choice_key = key
         choice, d_choice = self._choice
         panel = likelihood.panel
+        if not likelihood.forward:
+            # each person's score: the wage and type-share part, plus the posterior weight on each of
+            # the person's log λ cells times that cell's derivative (the cells' tangents, forward mode)
+            contributions, scores, choice_adjoint = self._person_pass(table, model, tangents, choice)
+            if len(moved):
+                where = self._request_layout(model)[0]
+                scores[:, moved] += self._cell_person(model) @ (choice_adjoint[where][:, None] * d_choice)
+            return contributions, scores
         residual, nu, eta, sigma = likelihood.wage_inputs(table)
-        nu_of_match = np.repeat(nu, model.n_xi)
-        d_nu_of_match = np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0))
         log_weights = np.ascontiguousarray(np.broadcast_to(likelihood.log_type_weights(table),
                                                            (panel.n_people, model.n_types)))
         d_log_weights = np.ascontiguousarray(np.broadcast_to(tangents.log_type_weights,
                                                              (panel.n_people, model.n_types, len(names))))
-        if likelihood.forward:
-            return _forward_scores_kernel(
-                panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice, d_choice,
-                residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
-                log_weights, d_log_weights, likelihood.home_remembered)
-        choice_index, d_choice_cells, moved_columns = d_choice
-        return _person_scores_kernel(
-            panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice,
-            choice_index, d_choice_cells, moved_columns, residual, tangents.residual, nu_of_match, d_nu_of_match, eta, tangents.eta, sigma, tangents.sigma,
-            log_weights, d_log_weights, model.n_match)
+        return _forward_scores_kernel(
+            panel.person_start, panel.home, likelihood.row, likelihood.age_index, panel.location, panel.gap, choice,
+            d_choice, residual, tangents.residual, np.repeat(nu, model.n_xi),
+            np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0)), eta, tangents.eta, sigma,
+            tangents.sigma, log_weights, d_log_weights, likelihood.home_remembered)
+
+    def _cell_person(self, model: KWModel):
+        """(N, cells) sparse 0/1 matrix: which person each reachable log λ cell belongs to."""
+        key = ("person", model.n_types)
+        if key not in self._requests:
+            rows = self._request_layout(model)[0][0]
+            person = self.likelihood._row_person[rows]
+            self._requests[key] = sparse.csr_matrix((np.ones(len(rows)), (person, np.arange(len(rows)))),
+                                                    shape=(self.likelihood.panel.n_people, len(rows)))
+        return self._requests[key]
 
     def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int):
         """What the likelihood kernels read from the solved model, and its derivatives (K last)."""
         likelihood = self.likelihood
-        solution = solve(model)
-        likelihood.n_solves += 1
-        choice = likelihood.choice_log_prob_from(solution)
+        solution, choice = self._solved(model)
         if likelihood.forward:
             size = model.n_states * model.n_locations * max(len(moved), 1)
             if size > MAX_FORWARD_ENTRIES:
@@ -536,11 +802,9 @@ class ExactScores:
         # only the reachable (row, type, m0, m1) cells, and only the parameters that move the model:
         # a dense (R, T, M, M, K) array would be mostly zeros (150 MB at book size)
         state, where = likelihood.choice_requests(model.n_types)
-        choice_index = np.full(choice.shape, -1, dtype=np.int64)
-        choice_index[where] = np.arange(len(where[0]))
         d_choice = (choice_log_prob_tangents(model, solution.V, sub, *state) if len(moved)
                     else np.zeros((len(where[0]), 0)))
-        return choice, (choice_index, np.ascontiguousarray(d_choice), moved.astype(np.int64))
+        return choice, d_choice
 
 
 #: The fields of :class:`ArrayTangents` that the dynamic programme reads.

@@ -121,20 +121,26 @@ def _as_state_arrays(solution: KWSolution, *state):
 # numba kernels
 # --------------------------------------------------------------------------------------------
 
+@njit(cache=True, inline="always")
+def new_location_continuation(V, terminal, t, h, a, l0, m0, j):
+    """mean_s v̄(j, l0, s, m0) at the next age (the terminal value after the last): what moving from
+    l0 to a new province j continues with, its match drawn afresh."""
+    M = V.shape[5]
+    last = a == V.shape[2] - 1
+    continuation = 0.0
+    for s in range(M):
+        continuation += terminal[h, j, s] if last else V[t, h, a + 1, j, l0, s, m0]
+    return continuation / M
+
+
 @njit(cache=True)
 def _new_location_row(V, terminal, t, h, a, l0, m0, moving_cost, age_cost, beta, row):
     """row[j] = -Delta(l0 -> j) + beta * mean_s v̄(j, l0, s, m0), the value of moving to a new j."""
-    L = row.shape[0]
-    M = V.shape[5]
-    last = a == V.shape[2] - 1
-    for j in range(L):
+    for j in range(row.shape[0]):
         if j == l0:
             row[j] = -np.inf
             continue
-        continuation = 0.0
-        for s in range(M):
-            continuation += terminal[h, j, s] if last else V[t, h, a + 1, j, l0, s, m0]
-        continuation /= M
+        continuation = new_location_continuation(V, terminal, t, h, a, l0, m0, j)
         row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation
 
 

@@ -7,7 +7,8 @@ import pytest
 from mig_lib.core import ParameterError
 from mig_lib.kw.data import panel_arrays
 from mig_lib.kw.geography import load_china
-from mig_lib.kw.gradient import array_tangents, choice_log_prob_tangents, loglik_and_scores, loglik_gradient
+from mig_lib.kw.gradient import (ExactScores, array_tangents, choice_log_prob_tangents, loglik_and_scores,
+                                 loglik_gradient)
 from mig_lib.kw.likelihood import KWLikelihood
 from mig_lib.kw.model import build_model, default_parameters, education_groups
 from mig_lib.kw.solve import solve
@@ -80,6 +81,38 @@ def test_scores_equal_central_differences_for_every_parameter(geo, forward, n_xi
     np.testing.assert_allclose(loglik_gradient(likelihood, TABLE, names), scores.sum(axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("n_xi", [1, 2], ids=["xi_off", "xi_on"])
+def test_reverse_mode_gradient_equals_central_differences_for_every_parameter(geo, n_xi):
+    """The optimiser's gradient (one adjoint pass back through the recursion) against central
+    differences of the likelihood, and against the sum of the forward-mode scores."""
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=False, n_xi=n_xi)
+    names = NAMES + (["xi_sd"] if n_xi > 1 else [])
+    exact = ExactScores(likelihood)
+    total, gradient = exact.total(TABLE, names)
+    np.testing.assert_allclose(total, likelihood.loglik_per_person(TABLE), rtol=1e-12)
+    assert_close(gradient[None, :], central_difference(likelihood, TABLE, names).sum(axis=0)[None, :], names)
+    scores_sum = exact(TABLE, names)[1].sum(axis=0)
+    np.testing.assert_allclose(gradient, scores_sum, rtol=1e-9, atol=1e-9 * np.abs(scores_sum).max())
+
+
+def test_reverse_mode_at_a_second_point_reuses_nothing_stale(geo):
+    """Two calls at different choice parameters: the second is not the first's cached solution."""
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES)
+    exact = ExactScores(likelihood)
+    exact.total(TABLE, NAMES)
+    moved = TABLE.with_values(gamma_distance=TABLE["gamma_distance"] + 0.2, nu_sd=TABLE["nu_sd"] * 1.1)
+    gradient = exact.total(moved, NAMES)[1]
+    assert_close(gradient[None, :], central_difference(likelihood, moved, NAMES).sum(axis=0)[None, :], NAMES)
+
+
+def test_biennial_total_is_the_sum_of_the_scores(geo):
+    likelihood = KWLikelihood(geo, biennial_panel(geo), TABLE, ages=AGES)
+    total, gradient = ExactScores(likelihood).total(TABLE, NAMES)
+    reference_total, scores = loglik_and_scores(likelihood, TABLE, NAMES)
+    np.testing.assert_allclose(total, reference_total, rtol=1e-12)
+    np.testing.assert_allclose(gradient, scores.sum(axis=0), rtol=1e-12)
+
+
 def test_biennial_scores_equal_central_differences(geo):
     likelihood = KWLikelihood(geo, biennial_panel(geo), TABLE, ages=AGES)
     assert likelihood.forward
@@ -95,6 +128,8 @@ def test_a_parameter_that_does_not_enter_has_a_zero_score(geo):
     scores = loglik_and_scores(likelihood, TABLE, names)[1]
     assert np.all(scores[:, :3] == 0.0)
     assert np.all(scores[:, 3] != 0.0)
+    gradient = ExactScores(likelihood).total(TABLE, names)[1]
+    assert np.all(gradient[:3] == 0.0) and gradient[3] != 0.0
 
 
 def test_choice_tangents_with_the_preference_match(geo):
@@ -148,6 +183,8 @@ def test_the_return_discount_derivative_is_needed(geo, monkeypatch):
     wrong = gradient.loglik_and_scores(likelihood, TABLE, ["gamma_previous"])[1]
     reference = central_difference(likelihood, TABLE, ["gamma_previous"])
     assert np.max(np.abs(wrong - reference)) > 1e-3
+    wrong_total = gradient.ExactScores(likelihood).total(TABLE, ["gamma_previous"])[1]
+    assert abs(wrong_total[0] - reference.sum()) > 1e-3
 
 
 def test_empty_names_are_refused(geo):
