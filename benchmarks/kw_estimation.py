@@ -3,9 +3,11 @@
 Measures, in one run, on simulated 1,000-person × 10-year panels:
 
 * the book problem (the estimation page's six provinces, every identifiable parameter): one
-  log-likelihood evaluation that re-solves the model, and one exact gradient with its re-solve
-  (``mig_lib.kw.gradient.ExactScores``), interleaved, median of ``--repeats`` pairs:
-  ``gradient_over_evaluation``;
+  log-likelihood evaluation that re-solves the model, one exact gradient with its re-solve (reverse
+  mode, ``mig_lib.kw.gradient.ExactScores.total``: what L-BFGS-B and the Hessian's differences
+  call) and one set of per-person scores (forward mode, ``ExactScores.__call__``: what BHHH steps
+  and the OPG and sandwich covariances need), interleaved, median of ``--repeats`` triples:
+  ``gradient_over_evaluation`` and ``person_scores_over_evaluation``;
 * the book-size MLE of every parameter the page estimates (``--book-parameters all``, the
   default; ``page`` is the page's former 15-parameter list) from the page's start (every parameter
   moved by 0.3 in its transformed coordinate), with the exact gradient and with central
@@ -54,26 +56,31 @@ START_SHIFT = 0.3
 
 
 def gradient_over_evaluation(geography, frame, truth, names, repeats: int, n_xi: int) -> dict:
-    """Median times of one evaluation and one exact gradient, each re-solving the model."""
+    """Median times of one evaluation, one exact gradient (reverse mode: what the optimiser and the
+    Hessian's differences call) and one set of per-person scores (forward mode: BHHH, OPG and
+    sandwich), each re-solving the model, interleaved."""
     panel = panel_arrays(frame, geography.codes, (20, 59), education_groups=education_groups(truth))
     likelihood = KWLikelihood(geography, panel, truth, ages=range(20, 60), n_xi=n_xi)
     scores = ExactScores(likelihood)
     scores(truth, names)                     # compile / load the kernels' caches
+    scores.total(truth, names)
     likelihood.loglik_per_person(truth)
-    evaluations, gradients = [], []
-    for k in range(repeats):
-        # a new choice parameter value every time: no cached solution can be reused
-        table = truth.with_values(gamma_hukou=truth["gamma_hukou"] + 0.001 * (2 * k + 1))
-        tick = time.perf_counter()
-        likelihood.loglik_per_person(table)
-        evaluations.append(time.perf_counter() - tick)
-        table = truth.with_values(gamma_hukou=truth["gamma_hukou"] + 0.001 * (2 * k + 2))
-        tick = time.perf_counter()
-        scores(table, names)
-        gradients.append(time.perf_counter() - tick)
-    evaluation, gradient = statistics.median(evaluations), statistics.median(gradients)
+    calls = {"evaluation": likelihood.loglik_per_person, "gradient": lambda t: scores.total(t, names),
+             "scores": lambda t: scores(t, names)}
+    times: dict[str, list[float]] = {key: [] for key in calls}
+    step = 0
+    for _ in range(repeats):
+        for key, call in calls.items():
+            # a new choice parameter value every time: no cached solution can be reused
+            step += 1
+            table = truth.with_values(gamma_hukou=truth["gamma_hukou"] + 0.001 * step)
+            tick = time.perf_counter()
+            call(table)
+            times[key].append(time.perf_counter() - tick)
+    evaluation, gradient, person = (statistics.median(times[key]) for key in calls)
     return {"evaluation_with_solve_s": evaluation, "exact_gradient_s": gradient,
-            "gradient_over_evaluation": gradient / evaluation, "n_gradient_parameters": len(names)}
+            "gradient_over_evaluation": gradient / evaluation, "person_scores_s": person,
+            "person_scores_over_evaluation": person / evaluation, "n_gradient_parameters": len(names)}
 
 
 def timed_mle(geography, frame, truth, names, finite_differences: bool, n_xi: int) -> tuple[float, object]:

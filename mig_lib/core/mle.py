@@ -524,9 +524,11 @@ def maximize_likelihood(
         if not trial_loglik > loglik:
             break
         x_hat, loglik = trial, trial_loglik
-        contributions, person_scores = objective.scores(x_hat)
-        gradient = person_scores.mean(axis=0)
+        gradient = objective.total(x_hat)[1]
         decrement = _newton_decrement(hessian, gradient * n_people, names, held)
+    # every person's score at the estimate, once (for the OPG and the sandwich)
+    contributions, person_scores = objective.scores(x_hat)
+    gradient = person_scores.mean(axis=0)
     jacobian = objective.jacobian(x_hat)
     outer = person_scores.T @ person_scores
     chosen = {"hessian": (hessian, None), "opg": (-outer, None), "sandwich": (hessian, outer)}[covariance]

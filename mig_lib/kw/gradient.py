@@ -35,6 +35,7 @@ of parameters (:func:`_value_adjoint_kernel`).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,9 @@ ARRAY_STEP = 1e-6
 #: The reverse-mode pass over the people keeps each combination's wage-error shares up to this many
 #: numbers per person (8 bytes each; a person's combinations are (n_ν n_ξ)^draws).
 STORED_WAGE_SHARES = 2_000_000
+
+#: Solutions :class:`ExactScores` keeps (least recently used dropped; each holds v̄ for every state).
+SOLUTIONS_KEPT = 2
 
 #: The forward recursion needs the derivative of every choice probability: refuse beyond this.
 MAX_FORWARD_ENTRIES = 60_000_000
@@ -507,7 +511,7 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
     return total, scores
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=True)
 def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
                           group_start, request, weight, bar_location, bar_match, bar_moving, bar_age, bar_terminal,
                           bar_scalars):
@@ -646,8 +650,7 @@ class ExactScores:
         self.likelihood = likelihood
         self._choice_key: bytes | None = None
         self._choice: tuple | None = None
-        self._solution_key: bytes | None = None
-        self._solution: tuple | None = None
+        self._solutions: OrderedDict[bytes, tuple] = OrderedDict()
         self._requests: dict = {}
 
     def total(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -715,16 +718,21 @@ class ExactScores:
         return names
 
     def _solved(self, model: KWModel):
-        """The solution of ``model`` and the log λ cells the likelihood reads (the last one is kept)."""
+        """The solution of ``model`` and the log λ cells the likelihood reads. The last
+        :data:`SOLUTIONS_KEPT` are kept: the Hessian's differences in the parameters that do not
+        move the model (wages, type share) then reuse the estimate's solution."""
         key = b"".join(np.ascontiguousarray(a).tobytes() for a in (
             model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
             np.array([model.beta, model.return_discount])))
-        if key != self._solution_key:
-            solution = solve(model)
-            self.likelihood.n_solves += 1
-            self._solution = (solution, self.likelihood.choice_log_prob_from(solution))
-            self._solution_key = key
-        return self._solution
+        if key in self._solutions:
+            self._solutions.move_to_end(key)
+            return self._solutions[key]
+        solution = solve(model)
+        self.likelihood.n_solves += 1
+        self._solutions[key] = (solution, self.likelihood.choice_log_prob_from(solution))
+        if len(self._solutions) > SOLUTIONS_KEPT:
+            self._solutions.popitem(last=False)
+        return self._solutions[key]
 
     def _request_layout(self, model: KWModel):
         """The reachable (row, type, m0, m1) cells, and their states grouped by (type, home, age)."""

@@ -9,7 +9,8 @@ would run longer than :data:`WARN_SECONDS`.
 
 Memory (8-byte floats) at its peak, during one likelihood evaluation that re-solves the model:
 
-* the value function V, one per solve: types × (education groups × homes) × ages × L² × M², M = n_nu · n_xi;
+* the value function V, one per solve: types × (education groups × homes) × ages × L² × M², M = n_nu · n_xi
+  (three at once with the exact gradient, which keeps its last two solutions);
 * the choice values of every reachable (row, match at ℓ0, match at ℓ1) triple and type, an
   (N, L) array and its log-sum-exp (N ≤ rows × M² × types), built while the log choice
   probabilities are extracted;
@@ -44,17 +45,22 @@ ASSUMED_ITERATIONS = 90
 #: Nelder–Mead check: at most 40 evaluations per parameter (see maximize_likelihood).
 NELDER_MEAD_PER_PARAMETER = 40
 
-# The exact gradient (mig_lib.kw.gradient.ExactScores, the estimator's default): one call gives the
-# log-likelihood and every score. Measured on the estimation page's book problem (6 provinces,
-# 1,000 people × 10 years, n_xi = 2, 26 parameters, 15 of them moving the model; one thread,
-# machine loaded): one replication of the Monte Carlo from the truth made 231 exact-gradient calls
-# (205 by L-BFGS-B, 26 for the Hessian and the Newton polish) in 495 s, about 2.1 s a call.
-#: Exact-gradient calls per estimation by L-BFGS-B then BHHH (KW_OPTIONS), the Hessian's not counted
-#: (book problem, 26 parameters: 65 from the truth, 88 from the page's shifted start; L-BFGS-B alone
-#: made 180 and 220).
-ASSUMED_EXACT_GRADIENT_CALLS = 90
+# The exact gradient (mig_lib.kw.gradient.ExactScores, the estimator's default). L-BFGS-B's
+# gradients and the Hessian's columns are reverse mode (ExactScores.total): a solve when the point
+# moves the model, one adjoint pass back through the recursion (about a solve's cost, whatever the
+# number of parameters) and one pass over the people. BHHH's steps and the covariances need every
+# person's scores (forward mode: a tangent per parameter that moves the model). Measured on the
+# estimation page's book problem (6 provinces, 1,000 × 10, n_xi = 2, 26 parameters of which 15 move
+# the model; one thread, idle machine): a Monte Carlo replication from the truth took 24 s, 87
+# likelihood evaluations, 72 reverse-mode gradients (the Hessian's 26 included) and 7 score calls.
+#: Reverse-mode gradient calls of L-BFGS-B (KW_OPTIONS), the Hessian's not counted (book problem,
+#: 26 parameters: 45 from the truth, 62 from the page's shifted start).
+ASSUMED_EXACT_GRADIENT_CALLS = 50
 #: Newton polish: up to 5 steps, each a trial evaluation and a gradient (2 steps are typical).
 NEWTON_CALLS = 5
+#: Per-person score calls (forward mode) per estimation: BHHH's steps and the two at the estimate
+#: (7 from the truth, 69 from the page's shifted start, where BHHH crawls along the valley).
+SCORE_CALLS = 10
 #: Seconds per value-function state and parameter that moves the model, in the differentiated
 #: backward pass (0.28 s for 1.24 million states and 15 parameters).
 SECONDS_PER_STATE_TANGENT = 1.5e-8
@@ -72,15 +78,16 @@ SECONDS_PER_ARRAY_TANGENT = 8.0e-3
 SECONDS_PER_CHOICE_TRIPLE_BOOK = 5.0e-7
 
 #: The exact path's rates above were measured on a machine at load 8-16 (two cores). On an idle core
-#: the book problem's replication from the truth took 52 s (91 exact-gradient calls, 123 evaluations)
-#: where those rates price 217 s, and a full-China estimation about 15 min where they price 66: the
-#: exact path's price is divided by this measured ratio.
+#: the book problem's replication from the truth took 24 s (reverse-mode gradients; 52 s before)
+#: where those rates price 120 s, and a full-China estimation (ξ off, 25 parameters, two threads)
+#: about 4.5 min where they price 20: the exact path's price is divided by this measured ratio.
 EXACT_PATH_IDLE_SPEEDUP = 4.0
 
 FLOAT_BYTES = 8
 N_TYPES = 2
 N_WAGE_COMBINATIONS = 7 * 4   # η points × σ_ε points
 CACHE_SIZE = 8                # mig_lib.kw.likelihood.CACHE_SIZE (kept here so this module imports nothing heavy)
+SOLUTIONS_KEPT = 2            # mig_lib.kw.gradient.SOLUTIONS_KEPT
 
 
 class ResourceError(ParameterError):
@@ -108,7 +115,7 @@ class KWResources:
         return self.bytes_values + self.bytes_choice_batch + self.bytes_choice_cache + self.bytes_wage_density
 
     def describe(self) -> str:
-        return (f"about {format_bytes(self.bytes_total)} of memory (value function "
+        return (f"about {format_bytes(self.bytes_total)} of memory (value functions "
                 f"{format_bytes(self.bytes_values)}, choice probabilities {format_bytes(self.bytes_choice_batch)} "
                 f"while extracted and {format_bytes(self.bytes_choice_cache)} cached, wage densities "
                 f"{format_bytes(self.bytes_wage_density)}) and about {self.n_evaluations:,} likelihood "
@@ -175,7 +182,8 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     homes = n_education * n_provinces
     states = N_TYPES * homes * n_ages * n_provinces ** 2 * match ** 2
     triples = rows * match ** 2 * N_TYPES
-    bytes_values = states * FLOAT_BYTES
+    # the exact gradient keeps its last SOLUTIONS_KEPT solutions while an evaluation solves another
+    bytes_values = states * FLOAT_BYTES * (SOLUTIONS_KEPT + 1 if exact_gradient else 1)
     bytes_choice_batch = 2 * triples * n_provinces * FLOAT_BYTES
     bytes_choice_cache = CACHE_SIZE * rows * N_TYPES * match ** 2 * FLOAT_BYTES
     bytes_wage_density = rows * n_nu * N_WAGE_COMBINATIONS * FLOAT_BYTES
@@ -183,18 +191,19 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     nelder_mead = NELDER_MEAD_PER_PARAMETER * k if nelder_mead_check else 0
     solve_seconds = states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE
     if exact_gradient:
-        # every call: array tangents and the scores kernel; a call whose point moves the model also
-        # re-solves and differentiates the recursion (the Hessian's wage-only columns do not)
+        # every gradient: array tangents, the pass over the people and the adjoint pass; a call whose
+        # point moves the model also re-solves (the Hessian's wage-only columns reuse the solution)
         calls = ASSUMED_EXACT_GRADIENT_CALLS + k + NEWTON_CALLS
-        solving_calls = ASSUMED_EXACT_GRADIENT_CALLS + n_choice_params + NEWTON_CALLS
+        solving_calls = ASSUMED_EXACT_GRADIENT_CALLS + n_choice_params + 1 + NEWTON_CALLS
         plain = NEWTON_CALLS + nelder_mead
         solve_seconds = states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE_BOOK
-        evaluations = n_estimates * (calls + plain)
+        evaluations = n_estimates * (calls + SCORE_CALLS + plain)
         solves = n_estimates * (solving_calls + plain)
         seconds = n_estimates / EXACT_PATH_IDLE_SPEEDUP * (
-            solving_calls * (solve_seconds + n_choice_params * (states * SECONDS_PER_STATE_TANGENT
-                                                                + triples * SECONDS_PER_TRIPLE_TANGENT))
-            + calls * (rows * SECONDS_PER_ROW_SCORES + k * SECONDS_PER_ARRAY_TANGENT)
+            solving_calls * solve_seconds
+            + calls * (states * SECONDS_PER_STATE + rows * SECONDS_PER_ROW_SCORES + k * SECONDS_PER_ARRAY_TANGENT)
+            + SCORE_CALLS * (n_choice_params * (states * SECONDS_PER_STATE_TANGENT + triples * SECONDS_PER_TRIPLE_TANGENT)
+                             + rows * SECONDS_PER_ROW_SCORES)
             + plain * (solve_seconds + rows * SECONDS_PER_ROW))
     else:
         gradient = 2 * k
