@@ -238,12 +238,23 @@ def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving
 def choice_log_prob_tangents(model: KWModel, V: np.ndarray, tangents: ArrayTangents, tau, home, age_index, l0, l1,
                              m0, m1, choice) -> np.ndarray:
     """(N, K) d log ρ(x, choice)/dθ at N states, by one differentiated backward pass."""
-    T, H, A = V.shape[:3]
+    layout = _grouped_requests(V.shape[:3], tau, home, age_index, l0, l1, m0, m1, choice)
+    return _tangents_of_requests(model, V, tangents, *layout)
+
+
+def _grouped_requests(shape, tau, home, age_index, l0, l1, m0, m1, choice):
+    """(order, group_start, request): the states sorted by (type, home, age) as the backward passes
+    read them (``shape`` = (T, H, A)); ``request[r] = (ℓ0, ℓ1, m0, m1, choice)`` in that order."""
+    T, H, A = shape
     group = (np.asarray(tau) * H + np.asarray(home)) * A + np.asarray(age_index)
     order = np.argsort(group, kind="stable")
     request = np.ascontiguousarray(np.column_stack([l0, l1, m0, m1, choice])[order], dtype=np.int64)
     group_start = np.zeros(T * H * A + 1, dtype=np.int64)
     np.cumsum(np.bincount(group, minlength=T * H * A), out=group_start[1:])
+    return order, group_start, request
+
+
+def _tangents_of_requests(model: KWModel, V: np.ndarray, tangents: ArrayTangents, order, group_start, request):
     K = tangents.beta.shape[0]
     sorted_out = np.empty((len(order), K))
     _choice_tangents_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
@@ -739,13 +750,7 @@ class ExactScores:
         shape = (model.n_types, model.n_homes, model.n_ages, model.n_match)
         if shape not in self._requests:
             state, where = self.likelihood.choice_requests(model.n_types)
-            T, H, A = shape[:3]
-            group = (state[0] * H + state[1]) * A + state[2]
-            order = np.argsort(group, kind="stable")
-            group_start = np.zeros(T * H * A + 1, dtype=np.int64)
-            np.cumsum(np.bincount(group, minlength=T * H * A), out=group_start[1:])
-            request = np.ascontiguousarray(np.column_stack(state[3:])[order], dtype=np.int64)
-            self._requests[shape] = (where, order, group_start, request)
+            self._requests[shape] = (where, *_grouped_requests(shape[:3], *state))
         return self._requests[shape]
 
     def __call__(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -809,8 +814,8 @@ class ExactScores:
             return choice, d_choice
         # only the reachable (row, type, m0, m1) cells, and only the parameters that move the model:
         # a dense (R, T, M, M, K) array would be mostly zeros (150 MB at book size)
-        state, where = likelihood.choice_requests(model.n_types)
-        d_choice = (choice_log_prob_tangents(model, solution.V, sub, *state) if len(moved)
+        where, *layout = self._request_layout(model)
+        d_choice = (_tangents_of_requests(model, solution.V, sub, *layout) if len(moved)
                     else np.zeros((len(where[0]), 0)))
         return choice, d_choice
 
