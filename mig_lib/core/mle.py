@@ -350,9 +350,11 @@ class Objective:
         self._last = (key, contributions, scores)
         return contributions, scores
 
-    def total(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def total(self, x: np.ndarray, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(N,) contributions and the gradient of their mean in the unbounded coordinates at x: by the
-        scores' ``total`` method when they have one (no per-person scores), else from the scores."""
+        scores' ``total`` method when they have one (no per-person scores), else from the scores.
+        ``only`` (booleans, the parameters of :meth:`model_free`) asks for those entries alone; the
+        others are then NaN."""
         key = np.asarray(x, dtype=float).tobytes()
         for last in (self._last, self._last_total):
             if last is not None and last[0] == key:
@@ -363,18 +365,32 @@ class Objective:
             return contributions, np.mean(scores, axis=0)
         self.n_gradients += 1
         self._tick()
-        contributions, natural = total(self.table_at(x), self.names)
+        if only is None:
+            contributions, natural = total(self.table_at(x), self.names)
+        else:
+            contributions, natural = total(self.table_at(x), self.names, only=only)
         contributions = self._checked(contributions, x)
         gradient = np.asarray(natural, dtype=float) * self.jacobian(x) / len(contributions)
-        if not np.all(np.isfinite(gradient)):
+        wanted = np.ones(len(x), dtype=bool) if only is None else np.asarray(only, dtype=bool)
+        if not np.all(np.isfinite(gradient[wanted])):
             raise EstimationError(f"the gradient is not finite at parameter vector "
                                   f"({', '.join(f'{n}={v:.6g}' for n, v in zip(self.names, x))}) (unbounded)")
-        self._last_total = (key, contributions, gradient)
+        if only is None:
+            self._last_total = (key, contributions, gradient)
         return contributions, gradient
 
-    def gradient(self, x: np.ndarray) -> np.ndarray:
-        """Gradient of the mean log-likelihood in the unbounded coordinates."""
-        return self.total(x)[1]
+    def gradient(self, x: np.ndarray, only: np.ndarray | None = None) -> np.ndarray:
+        """Gradient of the mean log-likelihood in the unbounded coordinates (``only``: see :meth:`total`)."""
+        return self.total(x, only)[1]
+
+    def model_free(self, x: np.ndarray) -> np.ndarray:
+        """(K,) booleans: the parameters whose part of the gradient the scores' ``total`` can give
+        cheaply on its own (``only=``), because they do not move the expensive part of the model
+        (the scores' ``model_free`` method; none when the scores have no such method)."""
+        free = getattr(self.exact_scores, "model_free", None)
+        if free is None or getattr(self.exact_scores, "total", None) is None:
+            return np.zeros(len(x), dtype=bool)
+        return np.asarray(free(self.table_at(x), self.names), dtype=bool)
 
     def negative_mean(self, x: np.ndarray) -> float:
         return -float(np.mean(self.per_person(x)))
@@ -654,13 +670,25 @@ def _hessian_unbounded(objective: Objective, x: np.ndarray, step: float,
     to the rounding error of the differences: for a central-difference gradient,
     2 eps mean|l_i| / (gradient step * Hessian step); for an exact one, its relative accuracy
     times the scores' scale over the Hessian step.
+
+    A column in a parameter of :meth:`Objective.model_free` (when some parameters are not) asks
+    only for the model-free entries of the gradient, which need no pass through the model; its
+    other entries are the matching row of the other columns (the Hessian is symmetric), so their
+    asymmetry is not seen and their bound is the rounding part alone.
     """
     k = len(x)
     raw = np.empty((k, k))
-    for j in range(k):
+    free = objective.model_free(x)
+    if free.all():
+        free = np.zeros(k, dtype=bool)
+    for j in np.argsort(free, kind="stable"):   # the columns that move the model first
         up = x.copy()
         up[j] += step
-        raw[:, j] = (objective.gradient(up) - gradient) / step
+        if free[j]:
+            raw[free, j] = (objective.gradient(up, only=free)[free] - gradient[free]) / step
+            raw[~free, j] = raw[j, ~free]
+        else:
+            raw[:, j] = (objective.gradient(up) - gradient) / step
     contributions, scores = objective.scores(x)
     if objective.exact_scores is not None:
         rounding = EXACT_GRADIENT_ACCURACY * max(float(np.mean(np.abs(scores))), 1.0) / step

@@ -93,7 +93,10 @@ def estimate_kw(geography, frame: pd.DataFrame, params: ParameterTable, names: S
             f"province), so the moving-cost parameters {moving_costs} cannot be estimated: leave them out of "
             "'names' (they stay at their table values) or use a panel with moves")
     scores = None if finite_differences else ExactScores(likelihood)
-    result = maximize_likelihood(likelihood.loglik_per_person, params, names, start=start, scores=scores,
+    # with exact scores, evaluations go through them: the solution of a line search's accepted step
+    # is then the one its gradient uses
+    evaluate = likelihood.loglik_per_person if scores is None else scores.loglik_per_person
+    result = maximize_likelihood(evaluate, params, names, start=start, scores=scores,
                                  **{**KW_OPTIONS, **options})
     return result, likelihood
 

@@ -46,7 +46,8 @@ from scipy import sparse
 from mig_lib.core import ParameterError, ParameterTable
 from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp
 from mig_lib.kw.model import KWModel
-from mig_lib.kw.solve import new_location_continuation, solve
+from mig_lib.kw.solve import (NO_PROBABILITIES, allocate_values, new_location_continuation, new_province_exponentials,
+                              solve, solve_keeping_probabilities)
 
 #: Relative step of the central differences of the model's arrays. The arrays are linear in every
 #: parameter but β (and the log type weights are smooth), so the difference is exact up to
@@ -59,6 +60,10 @@ STORED_WAGE_SHARES = 2_000_000
 
 #: Solutions :class:`ExactScores` keeps (least recently used dropped; each holds v̄ for every state).
 SOLUTIONS_KEPT = 2
+#: A kept solution also keeps two probabilities per state (twice v̄'s memory), which spare the
+#: adjoint pass two exponentials per state, while they need at most this many bytes (full China
+#: with the preference match off: 0.69 GB; on: 2.7 GB, recomputed instead).
+KEPT_PROBABILITY_BYTES = 1_000_000_000
 
 #: The forward recursion needs the derivative of every choice probability: refuse beyond this.
 MAX_FORWARD_ENTRIES = 60_000_000
@@ -134,15 +139,18 @@ def _difference(above: np.ndarray, below: np.ndarray, width: float) -> np.ndarra
 @njit(cache=True, parallel=True, fastmath=True)
 def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta,
                             return_discount, d_terminal, d_location_utility, d_match_utility, d_moving_cost,
-                            d_age_cost, d_beta, d_return_discount, group_start, request, out):
+                            d_age_cost, d_beta, d_return_discount, group_start, request, out, P):
     """d log ρ(x, j)/dθ for the requested (state, choice) pairs, grouped by (type, home, age).
 
     ``request[r] = (ℓ0, ℓ1, m0, m1, j)``; the requests of (t, h, a) are rows
     ``group_start[(t H + h) A + a]`` up to the next group's start. After the last age the
-    "next" values are the terminal value W(ℓ, m), the same whatever (ℓ1, m1).
+    "next" values are the terminal value W(ℓ, m), the same whatever (ℓ1, m1). ``P``: the return
+    probabilities and new-province scales the solve kept, or empty (recomputed, as in
+    :func:`_value_adjoint_kernel`).
     """
     T, H, A, L, _, M, _ = V.shape
     K = d_beta.shape[0]
+    stored = P.shape[0] > 0
     for th in prange(T * H):
         t = th // H
         h = th % H
@@ -158,6 +166,8 @@ def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving
         row = np.empty(L)
         expo = np.empty(L)
         d_row = np.zeros((L, K))
+        before_sum = np.empty(L + 1)    # before_sum[i] = Σ_{j < i, j ≠ ℓ0} expo[j]
+        after_sum = np.empty(L + 1)
         before = np.empty((L + 1, K))   # before[i] = Σ_{j < i, j ≠ ℓ0} expo[j] d_row[j]
         after = np.empty((L + 1, K))    # after[i] = Σ_{j > i, j ≠ ℓ0} expo[j] d_row[j]
         d_base = np.empty(K)
@@ -180,8 +190,7 @@ def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving
                         for s in range(M):
                             for k in range(K):
                                 d_row[j, k] += beta / M * d_next[j, l0, s, m0, k]
-                    for j in range(L):
-                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
+                    new_province_exponentials(row, row_max, l0, expo, before_sum, after_sum)
                     for k in range(K):
                         before[0, k] = 0.0
                         after[L - 1, k] = 0.0
@@ -194,20 +203,30 @@ def _choice_tangents_kernel(V, terminal, location_utility, match_utility, moving
                             after[j - 1, k] = after[j, k] + expo[j] * d_row[j, k]
                     base = location_utility[h, l0] + match_utility[m0]
                     for l1 in range(L):
+                        new_sum = before_sum[L] if l1 == l0 else before_sum[l1] + after_sum[l1]
                         for m1 in range(M):
                             log_total = V[t, h, a, l0, l1, m0, m1] - base
                             stay_next = v_next[l0, l1, m0, m1]
-                            p_stay = math.exp(beta * stay_next - log_total)
-                            p_new = math.exp(row_max - log_total) if row_max > -np.inf else 0.0
+                            if stored:
+                                p_new = P[t, h, a, l0, l1, m0, m1, 1]
+                            else:
+                                p_new = math.exp(row_max - log_total) if row_max > -np.inf else 0.0
                             if l1 == l0:
+                                # staying's probability as one minus the others' (one exponential fewer)
+                                p_stay = 1.0 - new_sum * p_new
                                 for k in range(K):
                                     d_now[l0, l1, m0, m1, k] = (
                                         d_base[k] + p_stay * (d_beta[k] * stay_next + beta * d_next[l0, l1, m0, m1, k])
                                         + p_new * before[L, k])
                             else:
                                 back_next = v_next[l1, l0, m1, m0]
-                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount) + beta * back_next
-                                p_back = math.exp(back - log_total)
+                                if stored:
+                                    p_back = P[t, h, a, l0, l1, m0, m1, 0]
+                                else:
+                                    back = (-(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+                                            + beta * back_next)
+                                    p_back = math.exp(back - log_total)
+                                p_stay = 1.0 - p_back - new_sum * p_new
                                 for k in range(K):
                                     d_back = (d_return_discount[k] - d_moving_cost[t, h, l0, l1, k] - d_age_cost[a, k]
                                               + d_beta[k] * back_next + beta * d_next[l1, l0, m1, m0, k])
@@ -254,14 +273,15 @@ def _grouped_requests(shape, tau, home, age_index, l0, l1, m0, m1, choice):
     return order, group_start, request
 
 
-def _tangents_of_requests(model: KWModel, V: np.ndarray, tangents: ArrayTangents, order, group_start, request):
+def _tangents_of_requests(model: KWModel, V: np.ndarray, tangents: ArrayTangents, order, group_start, request,
+                          probabilities: np.ndarray | None = None):
     K = tangents.beta.shape[0]
     sorted_out = np.empty((len(order), K))
     _choice_tangents_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
                             model.age_cost, model.beta, model.return_discount, tangents.terminal,
                             tangents.location_utility, tangents.match_utility, tangents.moving_cost,
                             tangents.age_cost, tangents.beta, tangents.return_discount, group_start, request,
-                            sorted_out)
+                            sorted_out, NO_PROBABILITIES if probabilities is None else probabilities)
     out = np.empty_like(sorted_out)
     out[order] = sorted_out
     return out
@@ -525,7 +545,7 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
 @njit(cache=True, parallel=True, fastmath=True)
 def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount,
                           group_start, request, weight, bar_location, bar_match, bar_moving, bar_age, bar_terminal,
-                          bar_scalars):
+                          bar_scalars, P):
     """Adjoints of the model's arrays given the adjoint ``weight[r]`` of each requested log ρ(x, j).
 
     ``request[r] = (ℓ0, ℓ1, m0, m1, j)`` grouped by (type, home, age) as in
@@ -541,8 +561,13 @@ def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_c
     province's matches for a new province), and its adjoint, negated, to the move's costs. The
     new-province terms are summed per (ℓ0, m0) over the states that may choose them, as the solver
     sums their exponentials: Σ over ℓ1 ≠ j equals the total minus the ℓ1 = j part.
+
+    ``P`` holds the return probability and the new-province scale of every state when the solve
+    kept them (:func:`mig_lib.kw.solve.solve_keeping_probabilities`); empty, they are recomputed
+    from v̄ (two exponentials per state).
     """
     T, H, A, L, _, M, _ = V.shape
+    stored = P.shape[0] > 0
     for th in prange(T * H):
         t = th // H
         h = th % H
@@ -554,6 +579,8 @@ def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_c
         d_new = np.zeros((L, M, L))
         row = np.empty(L)
         expo = np.empty(L)
+        before = np.empty(L + 1)   # running sums of expo from the left and the right, as in the solver
+        after = np.empty(L + 1)
         continuation = np.empty(L)
         q_by_previous = np.empty(L)
         bar_beta = 0.0
@@ -584,13 +611,13 @@ def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_c
                             continuation[j] = new_location_continuation(V, terminal, t, h, a, l0, m0, j)
                             row[j] = -(moving_cost[t, h, l0, j] + age_cost[a]) + beta * continuation[j]
                             row_max = max(row_max, row[j])
-                    for j in range(L):
-                        expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
-                        q_by_previous[j] = 0.0
+                    new_province_exponentials(row, row_max, l0, expo, before, after)
+                    q_by_previous[:] = 0.0
                     base = location_utility[h, l0] + match_utility[m0]
                     q_total = 0.0
                     base_adjoint = 0.0
                     for l1 in range(L):
+                        new_sum = before[L] if l1 == l0 else before[l1] + after[l1]
                         for m1 in range(M):
                             from_future = future[l0, l1, m0, m1]
                             base_adjoint += from_future
@@ -599,18 +626,22 @@ def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_c
                             back_direct = d_back[l0, l1, m0, m1]
                             if log_sum_adjoint == 0.0 and stay_direct == 0.0 and back_direct == 0.0:
                                 continue
-                            log_total = V[t, h, a, l0, l1, m0, m1] - base
-                            stay_next = terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
-                            w = log_sum_adjoint * math.exp(beta * stay_next - log_total) + stay_direct
-                            bar_beta += w * stay_next
-                            if last:
-                                bar_terminal[th, l0, m0] += beta * w
+                            # the new provinces' and the return's probabilities (kept by the solve, or by
+                            # exponentials), staying's as one minus them, with an error of rounding size
+                            log_total = 0.0
+                            if stored:
+                                p_back = P[t, h, a, l0, l1, m0, m1, 0]
+                                scale = P[t, h, a, l0, l1, m0, m1, 1]
                             else:
-                                future_next[l0, l1, m0, m1] += beta * w
+                                log_total = V[t, h, a, l0, l1, m0, m1] - base
+                                scale = math.exp(row_max - log_total) if row_max > -np.inf else 0.0
                             if l1 != l0:
                                 back_next = terminal[h, l1, m1] if last else V[t, h, a + 1, l1, l0, m1, m0]
-                                back = -(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount) + beta * back_next
-                                w = log_sum_adjoint * math.exp(back - log_total) + back_direct
+                                if not stored:
+                                    back = (-(moving_cost[t, h, l0, l1] + age_cost[a] - return_discount)
+                                            + beta * back_next)
+                                    p_back = math.exp(back - log_total)
+                                w = log_sum_adjoint * p_back + back_direct
                                 bar_moving[t, h, l0, l1] -= w
                                 bar_age[th, a] -= w
                                 bar_discount += w
@@ -619,10 +650,18 @@ def _value_adjoint_kernel(V, terminal, location_utility, match_utility, moving_c
                                     bar_terminal[th, l1, m1] += beta * w
                                 else:
                                     future_next[l1, l0, m1, m0] += beta * w
-                            if row_max > -np.inf:
-                                q = log_sum_adjoint * math.exp(row_max - log_total)
-                                q_by_previous[l1] += q
-                                q_total += q
+                            else:
+                                p_back = 0.0
+                            stay_next = terminal[h, l0, m0] if last else V[t, h, a + 1, l0, l1, m0, m1]
+                            w = log_sum_adjoint * (1.0 - p_back - new_sum * scale) + stay_direct
+                            bar_beta += w * stay_next
+                            if last:
+                                bar_terminal[th, l0, m0] += beta * w
+                            else:
+                                future_next[l0, l1, m0, m1] += beta * w
+                            q = log_sum_adjoint * scale
+                            q_by_previous[l1] += q
+                            q_total += q
                     bar_location[th, l0] += base_adjoint
                     bar_match[th, m0] += base_adjoint
                     for j in range(L):
@@ -664,8 +703,12 @@ class ExactScores:
         self._solutions: OrderedDict[bytes, tuple] = OrderedDict()
         self._requests: dict = {}
 
-    def total(self, table: ParameterTable, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def total(self, table: ParameterTable, names: Sequence[str], only=None) -> tuple[np.ndarray, np.ndarray]:
         """(N,) per-person log-likelihoods and the (K,) gradient of their sum, in the natural units.
+
+        ``only`` (K booleans, optional) names the entries wanted; when none of them moves the model
+        (wages, type shares) the others are NaN and the adjoint pass is skipped (the Hessian's
+        columns in those parameters, see :meth:`model_free`).
 
         Annual panels: reverse mode — one solve, one adjoint pass back through the recursion
         (:func:`_value_adjoint_kernel`) and one pass over the people
@@ -679,11 +722,20 @@ class ExactScores:
             return contributions, scores.sum(axis=0)
         tangents = array_tangents(likelihood, table, names)
         model = likelihood.build_model(table)
-        solution, choice = self._solved(model)
+        solution, choice = self._solved(model, table)
         contributions, partial, choice_adjoint = self._person_pass(table, model, tangents, choice)
         gradient = partial.sum(axis=0)
         if not tangents.enters_model.any():
             return contributions, gradient
+        if only is not None:
+            wanted = np.asarray(only, dtype=bool)
+            if wanted.shape != (len(names),):
+                raise ParameterError(f"argument 'only' must be {len(names)} booleans, one per name in 'names'")
+            if not (wanted & tangents.enters_model).any():
+                # the parameters asked for do not move the model: their derivatives are the person
+                # pass's alone, and the adjoint pass (what the others need) is skipped
+                gradient[~wanted] = np.nan
+                return contributions, gradient
         where, order, group_start, request = self._request_layout(model)
         T, H, A, L, M = model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_match
         bar_location, bar_match = np.zeros((T * H, L)), np.zeros((T * H, M))
@@ -692,7 +744,8 @@ class ExactScores:
         _value_adjoint_kernel(solution.V, model.terminal_value, model.location_utility, model.match_utility,
                               model.moving_cost, model.age_cost, model.beta, model.return_discount, group_start,
                               request, np.ascontiguousarray(choice_adjoint[where][order]), bar_location, bar_match, bar_moving,
-                              bar_age, bar_terminal, bar_scalars)
+                              bar_age, bar_terminal, bar_scalars,
+                              NO_PROBABILITIES if solution.probabilities is None else solution.probabilities)
         scalars = bar_scalars.sum(axis=0)
         gradient += (np.tensordot(bar_location.reshape(T, H, L).sum(axis=0), tangents.location_utility, axes=2)
                      + bar_match.sum(axis=0) @ tangents.match_utility
@@ -701,6 +754,11 @@ class ExactScores:
                      + np.tensordot(bar_terminal.reshape(T, H, L, M).sum(axis=0), tangents.terminal, axes=3)
                      + scalars[0] * tangents.beta + scalars[1] * tangents.return_discount)
         return contributions, gradient
+
+    def model_free(self, table: ParameterTable, names: Sequence[str]) -> np.ndarray:
+        """(K,) booleans: which of ``names`` do not move the dynamic programme (wage and type-share
+        parameters), so that their part of the gradient needs no adjoint pass (``total(..., only=)``)."""
+        return ~array_tangents(self.likelihood, table, self._checked_names(table, names)).enters_model
 
     def _person_pass(self, table: ParameterTable, model: KWModel, tangents: ArrayTangents, choice: np.ndarray):
         """(N,) log L_i, (N, K) their wage and type-share derivatives, and the (R, T, M, M) adjoint of
@@ -728,21 +786,38 @@ class ExactScores:
             table.row(name)
         return names
 
-    def _solved(self, model: KWModel):
+    def loglik_per_person(self, table: ParameterTable) -> np.ndarray:
+        """(N,) per-person log-likelihoods, as :meth:`KWLikelihood.loglik_per_person`, with the solution
+        kept: a gradient or scores asked for at the same point next (a line search's accepted step)
+        does not solve the model again."""
+        table = self.likelihood.table(table)
+        self._solved(self.likelihood.build_model(table), table)
+        return self.likelihood.loglik_per_person(table)
+
+    def _solved(self, model: KWModel, table: ParameterTable):
         """The solution of ``model`` and the log λ cells the likelihood reads. The last
         :data:`SOLUTIONS_KEPT` are kept: the Hessian's differences in the parameters that do not
-        move the model (wages, type share) then reuse the estimate's solution."""
+        move the model (wages, type share) then reuse the estimate's solution. The likelihood is
+        handed the cells too, so its own evaluation at ``table`` does not solve again."""
         key = b"".join(np.ascontiguousarray(a).tobytes() for a in (
             model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
             np.array([model.beta, model.return_discount])))
-        if key in self._solutions:
-            self._solutions.move_to_end(key)
-            return self._solutions[key]
-        solution = solve(model)
-        self.likelihood.n_solves += 1
-        self._solutions[key] = (solution, self.likelihood.choice_log_prob_from(solution))
-        if len(self._solutions) > SOLUTIONS_KEPT:
-            self._solutions.popitem(last=False)
+        if key not in self._solutions:
+            # the dropped solution's arrays are filled again: no fresh allocation (and page faults)
+            # of a few hundred megabytes at every step of the search
+            dropped = self._solutions.popitem(last=False)[1][0] if len(self._solutions) >= SOLUTIONS_KEPT else None
+            values = dropped.V if dropped is not None else allocate_values(model)
+            probabilities = dropped.probabilities if dropped is not None else None
+            if probabilities is None and 2 * values.nbytes <= KEPT_PROBABILITY_BYTES:
+                probabilities = np.empty(values.shape + (2,))
+            if probabilities is None:
+                solution = solve(model, out=values)
+            else:
+                solution = solve_keeping_probabilities(model, values, probabilities)
+            self.likelihood.n_solves += 1
+            self._solutions[key] = (solution, self.likelihood.choice_log_prob_from(solution))
+        self._solutions.move_to_end(key)
+        self.likelihood.remember_choice_log_prob(table, model, self._solutions[key][1])
         return self._solutions[key]
 
     def _request_layout(self, model: KWModel):
@@ -764,7 +839,7 @@ class ExactScores:
             model.location_utility, model.match_utility, model.moving_cost, model.age_cost, model.terminal_value,
             np.array([model.beta, model.return_discount]), moved, *(getattr(sub, f) for f in MODEL_FIELDS)))
         if key != self._choice_key:
-            self._choice = self._choice_part(model, sub, moved, len(names))
+            self._choice = self._choice_part(model, sub, moved, len(names), table)
             self._choice_key = key
         choice, d_choice = self._choice
         panel = likelihood.panel
@@ -797,10 +872,10 @@ class ExactScores:
                                                     shape=(self.likelihood.panel.n_people, len(rows)))
         return self._requests[key]
 
-    def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int):
+    def _choice_part(self, model: KWModel, sub: ArrayTangents, moved: np.ndarray, K: int, table: ParameterTable):
         """What the likelihood kernels read from the solved model, and its derivatives (K last)."""
         likelihood = self.likelihood
-        solution, choice = self._solved(model)
+        solution, choice = self._solved(model, table)
         if likelihood.forward:
             size = model.n_states * model.n_locations * max(len(moved), 1)
             if size > MAX_FORWARD_ENTRIES:
@@ -815,7 +890,7 @@ class ExactScores:
         # only the reachable (row, type, m0, m1) cells, and only the parameters that move the model:
         # a dense (R, T, M, M, K) array would be mostly zeros (150 MB at book size)
         where, *layout = self._request_layout(model)
-        d_choice = (_tangents_of_requests(model, solution.V, sub, *layout) if len(moved)
+        d_choice = (_tangents_of_requests(model, solution.V, sub, *layout, solution.probabilities) if len(moved)
                     else np.zeros((len(where[0]), 0)))
         return choice, d_choice
 

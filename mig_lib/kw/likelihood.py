@@ -533,6 +533,16 @@ class KWLikelihood:
         out[where] = solution.log_choice_probability(*state)
         return out
 
+    def remember_choice_log_prob(self, values: ParameterTable | Mapping[str, float], model, choice_log_prob) -> None:
+        """Keep the cells a solution of ``model`` (built at ``values``) gave, so that an evaluation at
+        ``values`` does not solve again (:class:`mig_lib.kw.gradient.ExactScores` shares its solves)."""
+        key = self._choice_key(self.table(values))
+        if key not in self._cache:
+            self._cache[key] = _CachedSolution(key=key, choice_log_prob=choice_log_prob, model=model)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        self._cache.move_to_end(key)
+
     def _choice_log_prob(self, values: ParameterTable | Mapping[str, float]):
         table = self.table(values)
         key = self._choice_key(table)

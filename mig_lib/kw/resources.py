@@ -10,7 +10,8 @@ would run longer than :data:`WARN_SECONDS`.
 Memory (8-byte floats) at its peak, during one likelihood evaluation that re-solves the model:
 
 * the value function V, one per solve: types × (education groups × homes) × ages × L² × M², M = n_nu · n_xi
-  (three at once with the exact gradient, which keeps its last two solutions);
+  (three at once with the exact gradient, which keeps its last two solutions, each with two
+  probabilities per state while they need at most 1 GB);
 * the choice values of every reachable (row, match at ℓ0, match at ℓ1) triple and type, an
   (N, L) array and its log-sum-exp (N ≤ rows × M² × types), built while the log choice
   probabilities are extracted;
@@ -88,6 +89,7 @@ N_TYPES = 2
 N_WAGE_COMBINATIONS = 7 * 4   # η points × σ_ε points
 CACHE_SIZE = 8                # mig_lib.kw.likelihood.CACHE_SIZE (kept here so this module imports nothing heavy)
 SOLUTIONS_KEPT = 2            # mig_lib.kw.gradient.SOLUTIONS_KEPT
+KEPT_PROBABILITY_BYTES = 1_000_000_000   # mig_lib.kw.gradient.KEPT_PROBABILITY_BYTES
 
 
 class ResourceError(ParameterError):
@@ -182,8 +184,11 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     homes = n_education * n_provinces
     states = N_TYPES * homes * n_ages * n_provinces ** 2 * match ** 2
     triples = rows * match ** 2 * N_TYPES
-    # the exact gradient keeps its last SOLUTIONS_KEPT solutions while an evaluation solves another
+    # the exact gradient keeps its last SOLUTIONS_KEPT solutions while an evaluation solves another,
+    # each with two probabilities per state while they fit in KEPT_PROBABILITY_BYTES
     bytes_values = states * FLOAT_BYTES * (SOLUTIONS_KEPT + 1 if exact_gradient else 1)
+    if exact_gradient and 2 * states * FLOAT_BYTES <= KEPT_PROBABILITY_BYTES:
+        bytes_values += SOLUTIONS_KEPT * 2 * states * FLOAT_BYTES
     bytes_choice_batch = 2 * triples * n_provinces * FLOAT_BYTES
     bytes_choice_cache = CACHE_SIZE * rows * N_TYPES * match ** 2 * FLOAT_BYTES
     bytes_wage_density = rows * n_nu * N_WAGE_COMBINATIONS * FLOAT_BYTES

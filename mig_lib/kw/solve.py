@@ -17,7 +17,8 @@ Solvers (all return a :class:`KWSolution` holding v̄ for every state):
   given (l0, m0) the values of moving to a *new* province j do not depend on (l1, m1), so their
   exponentials are computed once per (l0, m0) and summed with prefix/suffix sums that leave out
   l1 (no subtraction, hence no cancellation).  Each state then needs only the stay and return
-  terms: about 3 exponentials instead of L.
+  terms, shifted by the largest of stay, return and new-province maximum (whose own term then needs
+  no exponential): two exponentials and a logarithm instead of L exponentials.
 * ``solve(model, method="fused")`` -- numba, the direct fused log-sum-exp with one exponential per
   (state, choice) entry; the kernel that the arithmetic-floor benchmark is about.
 * ``solve_numpy`` -- vectorised numpy/scipy reference (builds the (L, L, M, M, L) value array per
@@ -50,6 +51,9 @@ class KWSolution:
     model: KWModel
     V: np.ndarray
     method: str
+    #: each state's return probability and new-province scale, when the solve kept them
+    #: (:func:`solve_keeping_probabilities`, for the exact gradient); else None
+    probabilities: np.ndarray | None = None
 
     @property
     def n_states(self) -> int:
@@ -183,18 +187,11 @@ def _max_and_shifted_exp_sum(values):
 
 
 @njit(cache=True, inline="always")
-def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row,
-                  expo, before, after):
-    """v̄ at every (l1, m1) of one (l0, m0): the new-province exponentials once, then ~3 per state.
-
-    before[k] = sum of expo[j] for j < k and after[k] = sum for j > k (j != l0), so the sum over
-    the new provinces other than l1 is one addition, with no subtraction to cancel."""
+def new_province_exponentials(row, row_max, l0, expo, before, after):
+    """expo[j] = exp(row[j] − row_max) for the new provinces j ≠ l0 (0 at l0), and its running sums
+    before[k] = Σ_{j < k} expo[j] and after[k] = Σ_{j > k} expo[j]: the sum over the new provinces
+    other than l1 is then before[l1] + after[l1], with no subtraction to cancel."""
     L = row.shape[0]
-    M = V.shape[5]
-    row_max = -np.inf
-    for j in range(L):
-        if row[j] > row_max:
-            row_max = row[j]
     for j in range(L):
         expo[j] = 0.0 if j == l0 else math.exp(row[j] - row_max)
     before[0] = 0.0
@@ -203,18 +200,56 @@ def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, 
     after[L - 1] = 0.0
     for j in range(L - 1, 0, -1):
         after[j - 1] = after[j] + expo[j]
+
+
+@njit(cache=True, inline="always")
+def _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0, base, row,
+                  expo, before, after, P):
+    """v̄ at every (l1, m1) of one (l0, m0): the new-province exponentials once, then two per state.
+
+    before[k] = sum of expo[j] for j < k and after[k] = sum for j > k (j != l0), so the sum over
+    the new provinces other than l1 is one addition, with no subtraction to cancel. When ``P`` is
+    not empty it receives, at every state, the return's probability and the new provinces' scale
+    exp(max_j v_new(j) − log Σ), from which the exact gradient's adjoint pass reads every choice
+    probability without an exponential (:func:`mig_lib.kw.gradient._value_adjoint_kernel`)."""
+    store = P.shape[0] > 0
+    L = row.shape[0]
+    M = V.shape[5]
+    row_max = -np.inf
+    for j in range(L):
+        if row[j] > row_max:
+            row_max = row[j]
+    new_province_exponentials(row, row_max, l0, expo, before, after)
     for l1 in range(L):
         new_sum = before[L] if l1 == l0 else before[l1] + after[l1]
         for m1 in range(M):
             stay = _stay_value(V, terminal, beta, t, h, a, l0, l1, m0, m1)
+            # shifted by the largest of the three, whose own term then needs no exponential
+            # (the exponentials and the logarithm are what this loop costs)
+            # e_back and e_new: the return's and the new provinces' terms relative to the top one
             if l1 == l0:
-                top = max(stay, row_max)
-                total = math.exp(stay - top) + new_sum * math.exp(row_max - top)
+                e_back = 0.0
+                if stay >= row_max:
+                    e_new = math.exp(row_max - stay)
+                    top, total = stay, 1.0 + new_sum * e_new
+                else:
+                    e_new = 1.0
+                    top, total = row_max, math.exp(stay - row_max) + new_sum
             else:
                 back = _return_value(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, l1, m0, m1)
-                top = max(stay, back, row_max)
-                total = math.exp(stay - top) + math.exp(back - top) + new_sum * math.exp(row_max - top)
+                if stay >= back and stay >= row_max:
+                    e_back, e_new = math.exp(back - stay), math.exp(row_max - stay)
+                    top, total = stay, 1.0 + e_back + new_sum * e_new
+                elif back >= row_max:
+                    e_back, e_new = 1.0, math.exp(row_max - back)
+                    top, total = back, math.exp(stay - back) + 1.0 + new_sum * e_new
+                else:
+                    e_back, e_new = math.exp(back - row_max), 1.0
+                    top, total = row_max, math.exp(stay - row_max) + e_back + new_sum
             V[t, h, a, l0, l1, m0, m1] = base + top + math.log(total)
+            if store:
+                P[t, h, a, l0, l1, m0, m1, 0] = e_back / total
+                P[t, h, a, l0, l1, m0, m1, 1] = e_new / total if row_max > -np.inf else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -233,10 +268,12 @@ def _fused_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h
 
 
 @njit(cache=True, parallel=True)
-def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount, fused):
+def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age_cost, beta, return_discount, fused,
+                  P):
     """Backward induction, in parallel over the independent (type, home) problems; at every age
     and (l0, m0), the new-province row is computed once and the cells of all (l1, m1) filled from it
-    (``fused``: by :func:`_fused_cells`, else by :func:`_shared_cells`)."""
+    (``fused``: by :func:`_fused_cells`, else by :func:`_shared_cells`, which also fills ``P``
+    unless it is empty)."""
     T, H, A, L, _, M, _ = V.shape
     for th in prange(T * H):
         t = th // H
@@ -256,7 +293,7 @@ def _solve_kernel(V, terminal, location_utility, match_utility, moving_cost, age
                                      row, values)
                     else:
                         _shared_cells(V, terminal, moving_cost, age_cost, beta, return_discount, t, h, a, l0, m0,
-                                      base, row, expo, before, after)
+                                      base, row, expo, before, after, P)
 
 
 @njit(cache=True)
@@ -319,8 +356,26 @@ def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None)
     if V.shape != expected or V.dtype != np.float64 or not V.flags.c_contiguous:
         raise ParameterError(f"argument 'out' must be a C-contiguous float64 array of shape {expected}")
     _solve_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
-                  model.age_cost, model.beta, model.return_discount, method == "fused")
+                  model.age_cost, model.beta, model.return_discount, method == "fused", NO_PROBABILITIES)
     return KWSolution(model=model, V=V, method=method)
+
+
+#: The empty stand-in for the probabilities a plain solve does not keep.
+NO_PROBABILITIES = np.empty((0,) * 8)
+
+
+def solve_keeping_probabilities(model: KWModel, out: np.ndarray, probabilities: np.ndarray) -> KWSolution:
+    """The shared solve, which also writes into ``probabilities`` (shape V.shape + (2,)) each state's
+    return probability and new-province scale (see :func:`_shared_cells`): what the exact gradient's
+    adjoint pass would otherwise recompute with two exponentials per state. ``out`` is the V array."""
+    expected = (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations,
+                model.n_match, model.n_match)
+    for name, array, shape in (("out", out, expected), ("probabilities", probabilities, expected + (2,))):
+        if array.shape != shape or array.dtype != np.float64 or not array.flags.c_contiguous:
+            raise ParameterError(f"argument '{name}' must be a C-contiguous float64 array of shape {shape}")
+    _solve_kernel(out, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
+                  model.age_cost, model.beta, model.return_discount, False, probabilities)
+    return KWSolution(model=model, V=out, method="shared", probabilities=probabilities)
 
 
 # --------------------------------------------------------------------------------------------

@@ -215,6 +215,50 @@ def test_a_summed_gradient_is_used_where_per_person_scores_are_not_needed():
         maximize_likelihood(loglik, table, ["mean", "sd"], scores=NotFinite())
 
 
+def test_the_hessians_model_free_columns_ask_only_for_their_own_entries():
+    """Scores that say which parameters do not move the expensive part (``model_free``) get the
+    Hessian's columns in those parameters asked with ``only=``: the other entries come from the
+    other columns by symmetry, and the standard errors equal those of the full differences."""
+    # a location that moves with the scale, so that the Hessian's cross entry is far from zero
+    data, table, _, _ = normal_model()
+
+    def loglik(values):
+        return -0.5 * ((data - values["mean"] - 0.3 * values["sd"]) / values["sd"]) ** 2 - np.log(values["sd"])
+
+    def scores(values, names):
+        z = (data - values["mean"] - 0.3 * values["sd"]) / values["sd"]
+        columns = {"mean": z / values["sd"], "sd": (0.3 * z + z ** 2 - 1) / values["sd"]}
+        return loglik(values), np.column_stack([columns[n] for n in names])
+
+    asked = []
+
+    class Partial:
+        def __call__(self, values, names):
+            return scores(values, names)
+
+        def total(self, values, names, only=None):
+            asked.append(None if only is None else list(only))
+            contributions, per_person = scores(values, names)
+            gradient = per_person.sum(axis=0)
+            if only is not None:
+                gradient = np.where(only, gradient, np.nan)
+            return contributions, gradient
+
+        def model_free(self, values, names):
+            return np.array([n == "sd" for n in names])
+
+    full = maximize_likelihood(loglik, table, ["mean", "sd"], scores=scores)
+    partial = maximize_likelihood(loglik, table, ["mean", "sd"], scores=Partial())
+    assert [False, True] in asked
+    assert partial.converged and partial.hessian_unbounded[0, 1] == partial.hessian_unbounded[1, 0]
+    assert abs(full.hessian_unbounded[0, 1]) > 0.1 * abs(full.hessian_unbounded[0, 0])
+    # one forward difference (step 1e-4) instead of the mean of two: equal to the differences' truncation
+    scale = np.abs(np.diag(full.hessian_unbounded)).max()
+    np.testing.assert_allclose(partial.hessian_unbounded, full.hessian_unbounded, rtol=1e-4, atol=1e-4 * scale)
+    for kind in ("hessian", "opg", "sandwich"):
+        assert partial.standard_errors(kind) == pytest.approx(full.standard_errors(kind), rel=1e-4)
+
+
 def test_exact_scores_bhhh_and_the_three_covariances():
     data, table, loglik, scores = normal_model()
     reference = maximize_likelihood(loglik, table, ["mean", "sd"])

@@ -105,6 +105,54 @@ def test_reverse_mode_at_a_second_point_reuses_nothing_stale(geo):
     assert_close(gradient[None, :], central_difference(likelihood, moved, NAMES).sum(axis=0)[None, :], NAMES)
 
 
+def test_kept_and_recomputed_probabilities_give_the_same_derivatives(geo, monkeypatch):
+    """The adjoint and tangent passes read the solve's kept probabilities when they fit in
+    KEPT_PROBABILITY_BYTES, and recompute them otherwise (the preference match on full China): both
+    paths, ξ on, every parameter."""
+    import mig_lib.kw.gradient as gradient
+
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=False, n_xi=2)
+    names = NAMES + ["xi_sd"]
+    kept = ExactScores(likelihood)
+    total_kept, scores_kept = kept.total(TABLE, names)[1], kept(TABLE, names)[1]
+    assert all(solution.probabilities is not None for solution, _ in kept._solutions.values())
+    monkeypatch.setattr(gradient, "KEPT_PROBABILITY_BYTES", 0)
+    recomputed = ExactScores(likelihood)
+    total_recomputed, scores_recomputed = recomputed.total(TABLE, names)[1], recomputed(TABLE, names)[1]
+    assert all(solution.probabilities is None for solution, _ in recomputed._solutions.values())
+    np.testing.assert_allclose(total_kept, total_recomputed, rtol=1e-10, atol=1e-10 * np.abs(total_kept).max())
+    np.testing.assert_allclose(scores_kept, scores_recomputed, rtol=1e-10, atol=1e-10 * np.abs(scores_kept).max())
+
+
+def test_only_the_model_free_entries_skip_the_adjoint_pass(geo, monkeypatch):
+    """``total(..., only=model_free)`` (the Hessian's wage and type-share columns) gives those entries
+    exactly as the full gradient does, NaN for the others, without the adjoint pass; and the
+    evaluations through the scores share their solves with the gradient."""
+    import mig_lib.kw.gradient as gradient
+
+    likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES)
+    exact = ExactScores(likelihood)
+    free = exact.model_free(TABLE, NAMES)
+    assert {n for n, f in zip(NAMES, free) if f} >= {"type1_share", "eta_1", "sigma_eps_1"}
+    assert not free[NAMES.index("gamma_distance")] and not free[NAMES.index("alpha_income")]
+    full = exact.total(TABLE, NAMES)[1]
+    passes = []
+    real = gradient._value_adjoint_kernel
+    monkeypatch.setattr(gradient, "_value_adjoint_kernel", lambda *args: passes.append(1) or real(*args))
+    moved = TABLE.with_values(eta_1=TABLE["eta_1"] * 1.01)
+    partial = exact.total(moved, NAMES, only=free)[1]
+    assert not passes and np.all(np.isnan(partial[~free]))
+    assert_close(partial[None, free], exact.total(moved, NAMES)[1][None, free], [n for n, f in zip(NAMES, free) if f])
+    assert passes and not np.allclose(partial[free], full[free])
+    with pytest.raises(ParameterError, match="'only'"):
+        exact.total(TABLE, NAMES, only=[True])
+    solves = likelihood.n_solves
+    point = TABLE.with_values(gamma_distance=TABLE["gamma_distance"] + 0.1)
+    np.testing.assert_allclose(exact.loglik_per_person(point), likelihood.loglik_per_person(point), rtol=1e-13)
+    exact.total(point, NAMES)
+    assert likelihood.n_solves == solves + 1
+
+
 def test_biennial_total_is_the_sum_of_the_scores(geo):
     likelihood = KWLikelihood(geo, biennial_panel(geo), TABLE, ages=AGES)
     total, gradient = ExactScores(likelihood).total(TABLE, NAMES)

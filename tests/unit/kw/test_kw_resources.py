@@ -29,8 +29,11 @@ def test_memory_model_matches_the_allocated_arrays(geography):
                           for p in range(n_people) for t in range(n_years)])
     estimate = kw_estimation_resources(n_people, n_years, geography.n, n_params=3, n_nu=n_nu)
     model = kw_model.build_model(geography, n_nu=n_nu)
-    # the exact gradient keeps its last two solutions while an evaluation solves a third
-    assert estimate.bytes_values == (resources.SOLUTIONS_KEPT + 1) * allocate_values(model).nbytes
+    # the exact gradient keeps its last two solutions, each with two probabilities per state, while
+    # an evaluation solves a third
+    one = allocate_values(model).nbytes
+    assert estimate.bytes_values == (resources.SOLUTIONS_KEPT + 1) * one + resources.SOLUTIONS_KEPT * 2 * one
+    assert resources.KEPT_PROBABILITY_BYTES == kw_gradient.KEPT_PROBABILITY_BYTES
     assert kw_estimation_resources(n_people, n_years, geography.n, n_params=3, n_nu=n_nu,
                                    exact_gradient=False).bytes_values == allocate_values(model).nbytes
     likelihood = kw_likelihood.KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59),
@@ -51,7 +54,9 @@ def test_requests_beyond_the_machine_are_refused_with_the_estimate():
     with pytest.raises(ResourceError, match=r"needs about 5\.8 TiB of memory \(value functions 5\.3 TiB.*this "
                                             r"machine has 8\.0 GiB"):
         check_kw_estimation_request(1000, 10, 31, 11, n_nu=15, n_xi=15, memory_bytes=8 * 1024 ** 3)
-    with pytest.raises(ResourceError, match=r"20,000 people × 40 years × 31 provinces.* needs about 9\.\d GiB"):
+    # full China with ξ off: three value functions (0.32 GiB each) and two kept solutions' probabilities (0.64 GiB each)
+    with pytest.raises(ResourceError, match=r"20,000 people × 40 years × 31 provinces.* needs about 10\.\d GiB "
+                                            r"of memory \(value functions 2\.2 GiB"):
         check_kw_estimation_request(20_000, 40, 31, 11, memory_bytes=8 * 1024 ** 3)
 
 

@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 from mig_lib.core import ParameterError
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.model import build_model
-from mig_lib.kw.solve import allocate_values, solve, solve_numpy, solve_python
+from mig_lib.kw.solve import allocate_values, solve, solve_keeping_probabilities, solve_numpy, solve_python
 
 SMALL = ["BJ", "HE", "SD", "SH"]
 
@@ -109,6 +109,39 @@ def test_higher_destination_income_attracts_movers(small_model, small_solution):
 def test_preallocated_output_is_reused(small_model):
     out = allocate_values(small_model)
     assert solve(small_model, out=out).V is out
+
+
+@pytest.mark.parametrize("overrides", [{}, {"gamma0_type1": -3.0, "gamma0_type2": -2.0, "gamma_previous": -4.0}],
+                         ids=["staying_likely", "moving_likely"])
+def test_kept_probabilities_are_the_return_and_new_province_shares(overrides):
+    """What the solve keeps for the exact gradient, against the choice probabilities: the return's
+    probability ρ(x, ℓ1) (0 before any move) and exp(max_j v_new(j) − v̄(x)), the largest new
+    province's value read at the never-moved state (l1 = l0, m1 = m0), where every j ≠ ℓ0 is new.
+    With moving cheap, the return or a new province is the largest term at many states."""
+    model = build_model(load_china(SMALL), ages=range(50, 55), n_nu=2, n_xi=2).with_params(**overrides)
+    kept = solve_keeping_probabilities(model, allocate_values(model), np.empty(model_shape(model) + (2,)))
+    plain = solve(model)
+    np.testing.assert_allclose(kept.V, plain.V, rtol=1e-14, atol=0)
+    t, h, a, l0, l1, m0, m1 = [g.reshape(-1) for g in np.indices(plain.V.shape)]
+    values = plain.choice_values(t, h, a, l0, l1, m0, m1)
+    probabilities = np.exp(values - logsumexp(values, axis=1, keepdims=True))
+    back = np.where(l1 != l0, probabilities[np.arange(len(l0)), l1], 0.0)
+    never_moved = plain.choice_values(t, h, a, l0, l0, m0, m0)
+    never_moved[np.arange(len(l0)), l0] = -np.inf
+    scale = np.exp(never_moved.max(axis=1) - plain.V.reshape(-1))
+    np.testing.assert_allclose(kept.probabilities[..., 0].reshape(-1), back, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(kept.probabilities[..., 1].reshape(-1), scale, rtol=1e-12, atol=1e-15)
+    if overrides:   # every branch of the solver's shift is taken: stay, return or a new province on top
+        stay = values[np.arange(len(l0)), l0]
+        ret = np.where(l1 != l0, values[np.arange(len(l0)), l1], -np.inf)
+        best_new = never_moved.max(axis=1)
+        assert ((ret > stay) & (ret > best_new)).any() and ((best_new > stay) & (best_new > ret)).any()
+        assert ((stay > ret) & (stay > best_new)).any()
+
+
+def model_shape(model):
+    return (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations, model.n_match,
+            model.n_match)
 
 
 def test_bad_arguments_are_refused(small_model, small_solution):
