@@ -274,14 +274,14 @@ def _grouped_requests(shape, tau, home, age_index, l0, l1, m0, m1, choice):
 
 
 def _tangents_of_requests(model: KWModel, V: np.ndarray, tangents: ArrayTangents, order, group_start, request,
-                          probabilities: np.ndarray | None = None):
+                          probabilities: np.ndarray = NO_PROBABILITIES):
     K = tangents.beta.shape[0]
     sorted_out = np.empty((len(order), K))
     _choice_tangents_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
                             model.age_cost, model.beta, model.return_discount, tangents.terminal,
                             tangents.location_utility, tangents.match_utility, tangents.moving_cost,
                             tangents.age_cost, tangents.beta, tangents.return_discount, group_start, request,
-                            sorted_out, NO_PROBABILITIES if probabilities is None else probabilities)
+                            sorted_out, probabilities)
     out = np.empty_like(sorted_out)
     out[order] = sorted_out
     return out
@@ -744,8 +744,7 @@ class ExactScores:
         _value_adjoint_kernel(solution.V, model.terminal_value, model.location_utility, model.match_utility,
                               model.moving_cost, model.age_cost, model.beta, model.return_discount, group_start,
                               request, np.ascontiguousarray(choice_adjoint[where][order]), bar_location, bar_match, bar_moving,
-                              bar_age, bar_terminal, bar_scalars,
-                              NO_PROBABILITIES if solution.probabilities is None else solution.probabilities)
+                              bar_age, bar_terminal, bar_scalars, solution.kept_probabilities)
         scalars = bar_scalars.sum(axis=0)
         gradient += (np.tensordot(bar_location.reshape(T, H, L).sum(axis=0), tangents.location_utility, axes=2)
                      + bar_match.sum(axis=0) @ tangents.match_utility
@@ -890,7 +889,7 @@ class ExactScores:
         # only the reachable (row, type, m0, m1) cells, and only the parameters that move the model:
         # a dense (R, T, M, M, K) array would be mostly zeros (150 MB at book size)
         where, *layout = self._request_layout(model)
-        d_choice = (_tangents_of_requests(model, solution.V, sub, *layout, solution.probabilities) if len(moved)
+        d_choice = (_tangents_of_requests(model, solution.V, sub, *layout, solution.kept_probabilities) if len(moved)
                     else np.zeros((len(where[0]), 0)))
         return choice, d_choice
 

@@ -48,8 +48,8 @@ NELDER_MEAD_PER_PARAMETER = 40
 
 # The exact gradient (mig_lib.kw.gradient.ExactScores, the estimator's default). L-BFGS-B's
 # gradients and the Hessian's columns are reverse mode (ExactScores.total): a solve when the point
-# moves the model, one adjoint pass back through the recursion (about a solve's cost, whatever the
-# number of parameters) and one pass over the people. BHHH's steps and the covariances need every
+# moves the model, one adjoint pass back through the recursion (at most a solve's cost, whatever the
+# number of parameters; about half when the solve kept its probabilities) and one pass over the people. BHHH's steps and the covariances need every
 # person's scores (forward mode: a tangent per parameter that moves the model). Measured on the
 # estimation page's book problem (6 provinces, 1,000 × 10, n_xi = 2, 26 parameters of which 15 move
 # the model; one thread, idle machine): a Monte Carlo replication from the truth took 24 s, 87
@@ -196,8 +196,8 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     nelder_mead = NELDER_MEAD_PER_PARAMETER * k if nelder_mead_check else 0
     solve_seconds = states * SECONDS_PER_STATE + triples * SECONDS_PER_CHOICE_TRIPLE
     if exact_gradient:
-        # every gradient: array tangents, the pass over the people and the adjoint pass; a call whose
-        # point moves the model also re-solves (the Hessian's wage-only columns reuse the solution)
+        # every gradient priced with the adjoint pass at a solve's cost (an upper bound: the Hessian's
+        # wage-only columns skip it and reuse the solution); a call whose point moves the model also re-solves
         calls = ASSUMED_EXACT_GRADIENT_CALLS + k + NEWTON_CALLS
         solving_calls = ASSUMED_EXACT_GRADIENT_CALLS + n_choice_params + 1 + NEWTON_CALLS
         plain = NEWTON_CALLS + nelder_mead

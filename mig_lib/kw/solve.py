@@ -39,6 +39,8 @@ from mig_lib.core import ParameterError
 from mig_lib.kw.model import KWModel
 
 SOLVER_METHODS = ("shared", "fused")
+#: The empty stand-in for the probabilities a plain solve does not keep.
+NO_PROBABILITIES = np.empty((0,) * 8)
 
 
 @dataclass
@@ -54,6 +56,12 @@ class KWSolution:
     #: each state's return probability and new-province scale, when the solve kept them
     #: (:func:`solve_keeping_probabilities`, for the exact gradient); else None
     probabilities: np.ndarray | None = None
+
+    @property
+    def kept_probabilities(self) -> np.ndarray:
+        """What the gradient kernels read: the kept probabilities, or the empty stand-in that tells
+        them to recompute."""
+        return NO_PROBABILITIES if self.probabilities is None else self.probabilities
 
     @property
     def n_states(self) -> int:
@@ -336,10 +344,20 @@ def _log_choice_probability_batch(V, terminal, location_utility, match_utility, 
     return out
 
 
+def value_shape(model: KWModel) -> tuple[int, ...]:
+    """The shape (T, H, A, L, L, M, M) of V."""
+    L, M = model.n_locations, model.n_match
+    return (model.n_types, model.n_homes, model.n_ages, L, L, M, M)
+
+
 def allocate_values(model: KWModel) -> np.ndarray:
     """An empty V array of shape (T, H, A, L, L, M, M)."""
-    L, M = model.n_locations, model.n_match
-    return np.empty((model.n_types, model.n_homes, model.n_ages, L, L, M, M))
+    return np.empty(value_shape(model))
+
+
+def _check_output(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
+    if array.shape != shape or array.dtype != np.float64 or not array.flags.c_contiguous:
+        raise ParameterError(f"argument '{name}' must be a C-contiguous float64 array of shape {shape}")
 
 
 def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None) -> KWSolution:
@@ -351,28 +369,18 @@ def solve(model: KWModel, method: str = "shared", out: np.ndarray | None = None)
     if method not in SOLVER_METHODS:
         raise ParameterError(f"argument 'method' = {method!r} is not allowed: expected one of {SOLVER_METHODS}")
     V = allocate_values(model) if out is None else out
-    expected = (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations,
-                model.n_match, model.n_match)
-    if V.shape != expected or V.dtype != np.float64 or not V.flags.c_contiguous:
-        raise ParameterError(f"argument 'out' must be a C-contiguous float64 array of shape {expected}")
+    _check_output("out", V, value_shape(model))
     _solve_kernel(V, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
                   model.age_cost, model.beta, model.return_discount, method == "fused", NO_PROBABILITIES)
     return KWSolution(model=model, V=V, method=method)
-
-
-#: The empty stand-in for the probabilities a plain solve does not keep.
-NO_PROBABILITIES = np.empty((0,) * 8)
 
 
 def solve_keeping_probabilities(model: KWModel, out: np.ndarray, probabilities: np.ndarray) -> KWSolution:
     """The shared solve, which also writes into ``probabilities`` (shape V.shape + (2,)) each state's
     return probability and new-province scale (see :func:`_shared_cells`): what the exact gradient's
     adjoint pass would otherwise recompute with two exponentials per state. ``out`` is the V array."""
-    expected = (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations,
-                model.n_match, model.n_match)
-    for name, array, shape in (("out", out, expected), ("probabilities", probabilities, expected + (2,))):
-        if array.shape != shape or array.dtype != np.float64 or not array.flags.c_contiguous:
-            raise ParameterError(f"argument '{name}' must be a C-contiguous float64 array of shape {shape}")
+    _check_output("out", out, value_shape(model))
+    _check_output("probabilities", probabilities, value_shape(model) + (2,))
     _solve_kernel(out, model.terminal_value, model.location_utility, model.match_utility, model.moving_cost,
                   model.age_cost, model.beta, model.return_discount, False, probabilities)
     return KWSolution(model=model, V=out, method="shared", probabilities=probabilities)

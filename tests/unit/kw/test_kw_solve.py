@@ -119,7 +119,7 @@ def test_kept_probabilities_are_the_return_and_new_province_shares(overrides):
     province's value read at the never-moved state (l1 = l0, m1 = m0), where every j ≠ ℓ0 is new.
     With moving cheap, the return or a new province is the largest term at many states."""
     model = build_model(load_china(SMALL), ages=range(50, 55), n_nu=2, n_xi=2).with_params(**overrides)
-    kept = solve_keeping_probabilities(model, allocate_values(model), np.empty(model_shape(model) + (2,)))
+    kept = solve_keeping_probabilities(model, allocate_values(model), np.empty(allocate_values(model).shape + (2,)))
     plain = solve(model)
     np.testing.assert_allclose(kept.V, plain.V, rtol=1e-14, atol=0)
     t, h, a, l0, l1, m0, m1 = [g.reshape(-1) for g in np.indices(plain.V.shape)]
@@ -137,11 +137,6 @@ def test_kept_probabilities_are_the_return_and_new_province_shares(overrides):
         best_new = never_moved.max(axis=1)
         assert ((ret > stay) & (ret > best_new)).any() and ((best_new > stay) & (best_new > ret)).any()
         assert ((stay > ret) & (stay > best_new)).any()
-
-
-def model_shape(model):
-    return (model.n_types, model.n_homes, model.n_ages, model.n_locations, model.n_locations, model.n_match,
-            model.n_match)
 
 
 def test_bad_arguments_are_refused(small_model, small_solution):
