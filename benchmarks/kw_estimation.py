@@ -21,6 +21,11 @@ points (``--n-xi 1`` turns it off, as the benchmark did before the page turned i
 evaluation is then about 5× cheaper and a re-solve-free finite difference of a wage parameter
 costs less than an evaluation, so the ratios are not the book's).
 
+The exact gradient keeps two probabilities per state beside its kept solutions while half the
+memory budget holds them (``mig_lib.kw.resources.keeps_probabilities``; ``$MIG_LIB_MEMORY_LIMIT``
+lowers the budget): the output says whether the full problem's did (``full_kept_probabilities``),
+since without them every adjoint and tangent pass computes two more exponentials per state.
+
 The machine the book is built on is shared (2 cores, other work running): timings are medians
 where repeated, and ratios are measured side by side in the same run.
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import time
@@ -45,7 +51,9 @@ from mig_lib.kw.estimate import estimate_kw, simulate_estimation_panel
 from mig_lib.kw.geography import load_china
 from mig_lib.kw.gradient import ExactScores
 from mig_lib.kw.likelihood import KWLikelihood, estimable_parameters
-from mig_lib.kw.model import default_parameters, education_groups
+from mig_lib.kw.model import build_model, default_parameters, education_groups
+from mig_lib.kw.resources import keeps_probabilities, machine_memory_bytes
+from mig_lib.kw.solve import value_shape
 
 BOOK_PROVINCES = ["BJ", "HE", "SH", "JS", "ZJ", "SD"]
 #: the estimation page's former default ``estimated_params`` (choice core and wage parameters; n_xi = 1)
@@ -115,7 +123,8 @@ def main() -> None:
     book_names = estimable_parameters(book, truth, n_xi=n_xi)[0]
     mle_names = book_names if args.book_parameters == "all" else PAGE_NAMES
     out = {"machine": "shared (2 cores, other work running): medians and side-by-side ratios",
-           "threads": numba.get_num_threads(), "people": args.people, "years": args.years, "n_xi": n_xi}
+           "threads": numba.get_num_threads(), "people": args.people, "years": args.years, "n_xi": n_xi,
+           "memory_budget_bytes": machine_memory_bytes()}
 
     def measured(**values) -> None:
         # each stage's numbers go to stderr as soon as they exist: the finite-difference runs can take
@@ -137,8 +146,10 @@ def main() -> None:
         china = load_china("all")
         frame = simulate_estimation_panel(china, truth, args.people, args.years, seed=1, n_xi=n_xi)
         names = estimable_parameters(china, truth, n_xi=n_xi)[0] if args.full_parameters == "all" else PAGE_NAMES
+        value_bytes = 8 * math.prod(value_shape(build_model(china, params=truth, n_xi=n_xi)))
         full_s, full = timed_mle(china, frame, truth, names, finite_differences=False, n_xi=n_xi)
         measured(full_provinces=china.n, full_parameters=len(names), full_mle_s=full_s,
+                 full_kept_probabilities=keeps_probabilities(value_bytes),
                  full_mle_converged=full.converged, full_mle_iterations=full.iterations,
                  full_mle_evaluations=full.n_evaluations, full_mle_message=full.message,
                  full_mle_within_3_se=not full.recovery_failures(truth))

@@ -44,8 +44,9 @@ from numba import njit, prange
 from scipy import sparse
 
 from mig_lib.core import ParameterError, ParameterTable
-from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp
+from mig_lib.kw.likelihood import LOG_SQRT_2PI, KWLikelihood, _forward_person, _logsumexp, combination_digits
 from mig_lib.kw.model import KWModel
+from mig_lib.kw.resources import keeps_probabilities
 from mig_lib.kw.solve import (NO_PROBABILITIES, allocate_values, new_location_continuation, new_province_exponentials,
                               solve, solve_keeping_probabilities)
 
@@ -55,15 +56,11 @@ from mig_lib.kw.solve import (NO_PROBABILITIES, allocate_values, new_location_co
 ARRAY_STEP = 1e-6
 
 #: The reverse-mode pass over the people keeps each combination's wage-error shares up to this many
-#: numbers per person (8 bytes each; a person's combinations are (n_ν n_ξ)^draws).
+#: numbers per person (8 bytes each; a person's wage combinations are n_ν^draws).
 STORED_WAGE_SHARES = 2_000_000
 
 #: Solutions :class:`ExactScores` keeps (least recently used dropped; each holds v̄ for every state).
 SOLUTIONS_KEPT = 2
-#: A kept solution also keeps two probabilities per state (twice v̄'s memory), which spare the
-#: adjoint pass two exponentials per state, while they need at most this many bytes (full China
-#: with the preference match off: 0.69 GB; on: 2.7 GB, recomputed instead).
-KEPT_PROBABILITY_BYTES = 1_000_000_000
 
 #: The forward recursion needs the derivative of every choice probability: refuse beyond this.
 MAX_FORWARD_ENTRIES = 60_000_000
@@ -364,15 +361,6 @@ def _add_wage_derivative(start, end, draw_here, wage_weight, residual, d_residua
 
 
 @njit(cache=True)
-def _combination_digits(c, n_match, combo):
-    """The match drawn at each location draw in combination c (its mixed-radix digits)."""
-    rest = c
-    for k in range(combo.shape[0]):
-        combo[k] = rest % n_match
-        rest //= n_match
-
-
-@njit(cache=True)
 def _mix_types(i, running, accumulated, log_count, log_type_weights, d_log_type_weights, total, scores):
     """log Σ_τ π_τ L_i(τ) and its gradient from per-type running sums (``running[τ] = [max, Σ]``)."""
     n_types = running.shape[0]
@@ -438,7 +426,7 @@ def _forward_scores_kernel(person_start, home, row, age_index, location, gap, ch
 @njit(cache=True, parallel=True)
 def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, choice_log_prob,
                             residual, d_residual, nu, d_nu, eta, d_eta, sigma, d_sigma, log_type_weights,
-                            d_log_type_weights, n_match, choice_adjoint):
+                            d_log_type_weights, n_match, n_xi, choice_adjoint):
     """log L_i, the wage and type-share part of ∂ log L_i/∂θ, and the adjoint of every log λ cell.
 
     ∂ log L_i(τ) is the weighted mean, over match combinations c and wage errors e, of the
@@ -448,10 +436,16 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
     reads:
     ``cell_adjoint[choice_index[r, τ, m0, m1]]`` = ∂ Σ_i log L_i / ∂ log λ(r, τ, m0, m1) (rows belong
     to one person, so the cells of different people never collide).
+
+    A match is a (ν, ξ) pair (m = ν-index · n_xi + ξ-index; ``nu`` is repeated n_xi times) and the
+    wage reads ν alone, so the wage sums, their shares over e and their weights are kept per
+    combination of ν's (:func:`mig_lib.kw.likelihood.combination_digits`): n_ν^n of them instead of
+    M^n, which with the preference match on is most of this kernel's work.
     """
     n_people = len(person_start) - 1
     n_types = choice_log_prob.shape[1]
     n_eta, n_sigma = eta.shape[0], sigma.shape[0]
+    n_nu = n_match // n_xi
     E = n_eta * n_sigma
     K = d_residual.shape[1]
     total = np.empty(n_people)
@@ -462,39 +456,43 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
         n = n_draws[i]
         draw_sum = _draw_wage_sums(start, end, n, n_match, draw_here, residual, nu, eta, sigma)
         n_combos = n_match ** n
+        n_wage_combos = n_nu ** n
         combo = np.zeros(n, dtype=np.int64)
         wage_sum = np.empty(E)
-        wage_part = np.empty(n_combos)
+        wage_part = np.empty(n_wage_combos)
         terms = np.empty((n_types, n_combos))
-        stored = n_combos * E <= STORED_WAGE_SHARES
-        wage_share = np.empty(n_combos * E if stored else 0)
-        for c in range(n_combos):
-            _combination_digits(c, n_match, combo)
+        stored = n_wage_combos * E <= STORED_WAGE_SHARES
+        wage_share = np.empty(n_wage_combos * E if stored else 0)
+        # the wage part of every combination of ν's (digits m = ν-index · n_xi, the first ξ of each)
+        for w in range(n_wage_combos):
+            combination_digits(w, n_nu, 1, combo)
             top = -np.inf
             for e in range(E):
                 v = 0.0
                 for d in range(n):
-                    v += draw_sum[d, combo[d], e]
+                    v += draw_sum[d, combo[d] * n_xi, e]
                 wage_sum[e] = v
                 top = max(top, v)
             if top == -np.inf:
-                wage_part[c] = -np.inf
+                wage_part[w] = -np.inf
                 if stored:
-                    wage_share[c * E:(c + 1) * E] = 0.0
+                    wage_share[w * E:(w + 1) * E] = 0.0
             else:
                 acc = 0.0
                 for e in range(E):
                     wage_sum[e] = math.exp(wage_sum[e] - top)
                     acc += wage_sum[e]
-                wage_part[c] = top + math.log(acc)
+                wage_part[w] = top + math.log(acc)
                 if stored:
                     for e in range(E):
-                        wage_share[c * E + e] = wage_sum[e] / acc
+                        wage_share[w * E + e] = wage_sum[e] / acc
+        for c in range(n_combos):
+            w = combination_digits(c, n_match, n_xi, combo)
             for tau in range(n_types):
                 choice_part = 0.0
                 for r in range(start, end):
                     choice_part += choice_log_prob[r, tau, combo[draw_here[r]], combo[draw_previous[r]]]
-                terms[tau, c] = choice_part + wage_part[c]
+                terms[tau, c] = choice_part + wage_part[w]
         # the type posterior: mixture[τ] = log π_τ + log L_i(τ)
         log_count = n * math.log(n_match) + log_E
         mixture = np.empty(n_types)
@@ -510,11 +508,12 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
             posterior[tau] = math.exp(mixture[tau] - total[i])
             for k in range(K):
                 scores[i, k] += posterior[tau] * d_log_type_weights[i, tau, k]
-        # pass 2: each combination's posterior weight on the choice cells and wage cells it reads
-        wage_weight = np.zeros((n, n_match, E))
+        # pass 2: each combination's posterior weight on the choice cells it reads, and summed per
+        # combination of ν's for the wage cells
+        wage_combination_weight = np.zeros(n_wage_combos)
         weight = np.empty(n_types)
         for c in range(n_combos):
-            _combination_digits(c, n_match, combo)
+            w = combination_digits(c, n_match, n_xi, combo)
             combination_weight = 0.0
             for tau in range(n_types):
                 weight[tau] = (posterior[tau] * math.exp(terms[tau, c] - log_by_type[tau])
@@ -522,21 +521,28 @@ def _person_adjoints_kernel(person_start, n_draws, draw_here, draw_previous, cho
                 combination_weight += weight[tau]
             if combination_weight == 0.0:
                 continue
-            for e in range(E):
-                if stored:
-                    w = combination_weight * wage_share[c * E + e]
-                else:
-                    v = 0.0
-                    for d in range(n):
-                        v += draw_sum[d, combo[d], e]
-                    w = combination_weight * math.exp(v - wage_part[c])
-                for d in range(n):
-                    wage_weight[d, combo[d], e] += w
+            wage_combination_weight[w] += combination_weight
             for tau in range(n_types):
                 if weight[tau] == 0.0:
                     continue
                 for r in range(start, end):
                     choice_adjoint[r, tau, combo[draw_here[r]], combo[draw_previous[r]]] += weight[tau]
+        # the wage cells' weights, on the first ξ of each ν (nu and its derivative repeat over ξ)
+        wage_weight = np.zeros((n, n_match, E))
+        for w in range(n_wage_combos):
+            if wage_combination_weight[w] == 0.0:
+                continue
+            combination_digits(w, n_nu, 1, combo)
+            for e in range(E):
+                if stored:
+                    share = wage_combination_weight[w] * wage_share[w * E + e]
+                else:
+                    v = 0.0
+                    for d in range(n):
+                        v += draw_sum[d, combo[d] * n_xi, e]
+                    share = wage_combination_weight[w] * math.exp(v - wage_part[w])
+                for d in range(n):
+                    wage_weight[d, combo[d] * n_xi, e] += share
         _add_wage_derivative(start, end, draw_here, wage_weight, residual, d_residual, nu, d_nu, eta, d_eta, sigma,
                              d_sigma, scores[i])
     return total, scores
@@ -774,7 +780,7 @@ class ExactScores:
             panel.person_start, likelihood.n_draws, likelihood.draw_here, likelihood.draw_previous, choice, residual,
             tangents.residual, np.repeat(nu, model.n_xi),
             np.ascontiguousarray(np.repeat(tangents.nu, model.n_xi, axis=0)), eta, tangents.eta, sigma,
-            tangents.sigma, log_weights, d_log_weights, model.n_match, choice_adjoint)
+            tangents.sigma, log_weights, d_log_weights, model.n_match, model.n_xi, choice_adjoint)
         return contributions, partial, choice_adjoint
 
     def _checked_names(self, table: ParameterTable, names: Sequence[str]) -> list[str]:
@@ -807,7 +813,9 @@ class ExactScores:
             dropped = self._solutions.popitem(last=False)[1][0] if len(self._solutions) >= SOLUTIONS_KEPT else None
             values = dropped.V if dropped is not None else allocate_values(model)
             probabilities = dropped.probabilities if dropped is not None else None
-            if probabilities is None and 2 * values.nbytes <= KEPT_PROBABILITY_BYTES:
+            # two probabilities per state spare the adjoint and tangent passes two exponentials a
+            # state, at twice v̄'s memory: kept while the memory budget allows
+            if probabilities is None and keeps_probabilities(values.nbytes):
                 probabilities = np.empty(values.shape + (2,))
             if probabilities is None:
                 solution = solve(model, out=values)

@@ -123,15 +123,55 @@ def _logsumexp(values):
     return top + np.log(total)
 
 
+@njit(cache=True)
+def combination_digits(c, n_match, n_xi, combo):
+    """Put in ``combo`` the match drawn at each location draw in combination c (its mixed-radix
+    digits, base ``n_match``), and return the index of its wage combination: the same digits with
+    each match m replaced by its wage match m // n_xi (base n_match // n_xi). A match is a (ν, ξ)
+    pair, m = ν-index · n_xi + ξ-index, and only ν enters the wage."""
+    n_nu = n_match // n_xi
+    rest = c
+    wage_index = 0
+    place = 1
+    for k in range(combo.shape[0]):
+        combo[k] = rest % n_match
+        rest //= n_match
+        wage_index += (combo[k] // n_xi) * place
+        place *= n_nu
+    return wage_index
+
+
+@njit(cache=True)
+def _wage_parts(start, end, n, n_nu, n_xi, draw_here, wage_log_density):
+    """log Σ_e Π_rows ψ for every wage combination of one person (n_ν^n of them, indexed as
+    :func:`combination_digits` returns): the wage part of every match combination that shares it."""
+    n_wage = wage_log_density.shape[2]
+    n_combos = n_nu ** n
+    parts = np.empty(n_combos)
+    combo = np.zeros(n, dtype=np.int64)
+    wage_sum = np.empty(n_wage)
+    for c in range(n_combos):
+        combination_digits(c, n_nu, 1, combo)
+        wage_sum[:] = 0.0
+        for t in range(start, end):
+            m0 = combo[draw_here[t]] * n_xi
+            for e in range(n_wage):
+                wage_sum[e] += wage_log_density[t, m0, e]
+        parts[c] = _logsumexp(wage_sum)
+    return parts
+
+
 @njit(cache=True, parallel=True)
 def person_log_likelihoods(person_start, n_draws, draw_here, draw_previous, choice_log_prob,
-                           wage_log_density, log_type_weights, n_match):
+                           wage_log_density, log_type_weights, n_match, n_xi):
     """log Σ_τ π_τ L_i(θ_τ) for every person, and log L_i(θ_τ) per type.
 
     choice_log_prob: (R, T, M, M) log λ of the observed choice on row r for type τ when the
         matches remembered at ℓ0, ℓ1 are (m0, m1); 0 on rows without a choice.
     wage_log_density: (R, M, E) log ψ of the observed wage for match m0 and wage-error
-        combination e = (η, σ_ε); 0 where the wage is missing.
+        combination e = (η, σ_ε); 0 where the wage is missing. A match is a (ν, ξ) pair,
+        m = ν-index · n_xi + ξ-index, and the density reads ν alone: it is read at m = ν-index · n_xi,
+        and the wage sums are computed once per combination of ν's (n_ν^n instead of M^n).
     """
     n_people = len(person_start) - 1
     n_types = choice_log_prob.shape[1]
@@ -143,26 +183,16 @@ def person_log_likelihoods(person_start, n_draws, draw_here, draw_previous, choi
         start, end = person_start[i], person_start[i + 1]
         n = n_draws[i]
         n_combos = n_match ** n
+        wage_part = _wage_parts(start, end, n, n_match // n_xi, n_xi, draw_here, wage_log_density)
         combo = np.zeros(n, dtype=np.int64)
         terms = np.empty((n_types, n_combos))
-        wage_sum = np.empty(n_wage)
         for c in range(n_combos):
-            # mixed-radix digits of c: the match drawn at each location draw
-            rest = c
-            for k in range(n):
-                combo[k] = rest % n_match
-                rest //= n_match
-            wage_sum[:] = 0.0
-            for t in range(start, end):
-                m0 = combo[draw_here[t]]
-                for e in range(n_wage):
-                    wage_sum[e] += wage_log_density[t, m0, e]
-            wage_part = _logsumexp(wage_sum) - log_n_wage
+            wage_index = combination_digits(c, n_match, n_xi, combo)
             for tau in range(n_types):
                 choice_part = 0.0
                 for t in range(start, end):
                     choice_part += choice_log_prob[t, tau, combo[draw_here[t]], combo[draw_previous[t]]]
-                terms[tau, c] = choice_part + wage_part
+                terms[tau, c] = choice_part + wage_part[wage_index] - log_n_wage
         mixture = np.empty(n_types)
         for tau in range(n_types):
             by_type[i, tau] = _logsumexp(terms[tau]) - n * np.log(n_match)
@@ -599,7 +629,7 @@ class KWLikelihood:
         wage = self.wage_log_density(table)
         total, per_type = person_log_likelihoods(
             self.panel.person_start, self.n_draws, self.draw_here, self.draw_previous,
-            cached.choice_log_prob, wage, weights, self.n_nu * self.n_xi)
+            cached.choice_log_prob, wage, weights, self.n_nu * self.n_xi, self.n_xi)
         return (total, per_type) if by_type else total
 
     def loglik(self, values: ParameterTable | Mapping[str, float]) -> float:

@@ -11,7 +11,8 @@ Memory (8-byte floats) at its peak, during one likelihood evaluation that re-sol
 
 * the value function V, one per solve: types × (education groups × homes) × ages × L² × M², M = n_nu · n_xi
   (three at once with the exact gradient, which keeps its last two solutions, each with two
-  probabilities per state while they need at most 1 GB);
+  probabilities per state while the kept solutions need at most half the memory budget,
+  :func:`keeps_probabilities`);
 * the choice values of every reachable (row, match at ℓ0, match at ℓ1) triple and type, an
   (N, L) array and its log-sum-exp (N ≤ rows × M² × types), built while the log choice
   probabilities are extracted;
@@ -89,7 +90,11 @@ N_TYPES = 2
 N_WAGE_COMBINATIONS = 7 * 4   # η points × σ_ε points
 CACHE_SIZE = 8                # mig_lib.kw.likelihood.CACHE_SIZE (kept here so this module imports nothing heavy)
 SOLUTIONS_KEPT = 2            # mig_lib.kw.gradient.SOLUTIONS_KEPT
-KEPT_PROBABILITY_BYTES = 1_000_000_000   # mig_lib.kw.gradient.KEPT_PROBABILITY_BYTES
+#: The exact gradient's kept solutions also keep two probabilities per state (twice v̄'s memory, and
+#: half the adjoint pass's time) while the kept solutions with them need at most this share of the
+#: memory budget (:func:`machine_memory_bytes`). On the book's 24 GiB machine full China qualifies
+#: with the preference match off (2.1 GB) and on (8.2 GB); with 8 GiB, only with it off.
+KEPT_PROBABILITY_MEMORY_SHARE = 0.5
 
 
 class ResourceError(ParameterError):
@@ -165,10 +170,20 @@ def machine_memory_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def keeps_probabilities(value_bytes: int, memory_bytes: int | None = None) -> bool:
+    """Whether the exact gradient keeps two probabilities per state beside each of its kept
+    solutions, whose value functions take ``value_bytes`` each: while the kept solutions with their
+    probabilities (three times v̄'s memory each) need at most :data:`KEPT_PROBABILITY_MEMORY_SHARE`
+    of ``memory_bytes`` (default: :func:`machine_memory_bytes`, which ``$MIG_LIB_MEMORY_LIMIT`` lowers)."""
+    budget = machine_memory_bytes() if memory_bytes is None else memory_bytes
+    return SOLUTIONS_KEPT * 3 * value_bytes <= KEPT_PROBABILITY_MEMORY_SHARE * budget
+
+
 def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_params: int,
                             n_choice_params: int | None = None, n_nu: int = 3, n_xi: int = 1,
                             n_ages: int = 40, nelder_mead_check: bool = True,
-                            n_estimates: int = 1, n_education: int = 2, exact_gradient: bool = True) -> KWResources:
+                            n_estimates: int = 1, n_education: int = 2, exact_gradient: bool = True,
+                            memory_bytes: int | None = None) -> KWResources:
     """Memory and evaluations of ``n_estimates`` maximum-likelihood runs (see the module docstring).
 
     ``n_choice_params`` (default: all of ``n_params``) is how many estimated parameters move
@@ -176,7 +191,8 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     through the backward recursion of the exact gradient. ``n_education`` education groups (the
     book's two by default) multiply the homes axis of V. ``exact_gradient`` (the estimator's
     default) prices every gradient as one call of the exact scores; otherwise as central
-    differences, 2 evaluations per parameter.
+    differences, 2 evaluations per parameter. ``memory_bytes`` is the budget that decides whether
+    the kept solutions keep their probabilities (:func:`keeps_probabilities`).
     """
     n_choice_params = n_params if n_choice_params is None else n_choice_params
     rows = n_people * n_years
@@ -185,9 +201,9 @@ def kw_estimation_resources(n_people: int, n_years: int, n_provinces: int, n_par
     states = N_TYPES * homes * n_ages * n_provinces ** 2 * match ** 2
     triples = rows * match ** 2 * N_TYPES
     # the exact gradient keeps its last SOLUTIONS_KEPT solutions while an evaluation solves another,
-    # each with two probabilities per state while they fit in KEPT_PROBABILITY_BYTES
+    # each with two probabilities per state while the budget allows
     bytes_values = states * FLOAT_BYTES * (SOLUTIONS_KEPT + 1 if exact_gradient else 1)
-    if exact_gradient and 2 * states * FLOAT_BYTES <= KEPT_PROBABILITY_BYTES:
+    if exact_gradient and keeps_probabilities(states * FLOAT_BYTES, memory_bytes):
         bytes_values += SOLUTIONS_KEPT * 2 * states * FLOAT_BYTES
     bytes_choice_batch = 2 * triples * n_provinces * FLOAT_BYTES
     bytes_choice_cache = CACHE_SIZE * rows * N_TYPES * match ** 2 * FLOAT_BYTES
@@ -234,7 +250,8 @@ def check_kw_estimation_request(n_people: int, n_years: int, n_provinces: int, n
     """
     estimate = kw_estimation_resources(n_people, n_years, n_provinces, n_params, n_choice_params, n_nu=n_nu,
                                        n_xi=n_xi, n_ages=n_ages, nelder_mead_check=nelder_mead_check,
-                                       n_estimates=n_estimates, exact_gradient=exact_gradient)
+                                       n_estimates=n_estimates, exact_gradient=exact_gradient,
+                                       memory_bytes=memory_bytes)
     available = machine_memory_bytes() if memory_bytes is None else memory_bytes
     request = (f"{n_people:,} people × {n_years} years × {n_provinces} provinces, n_nu = {n_nu}, n_xi = {n_xi}, "
                f"{n_params} parameters" + (f", {n_estimates} estimations" if n_estimates > 1 else ""))

@@ -106,17 +106,17 @@ def test_reverse_mode_at_a_second_point_reuses_nothing_stale(geo):
 
 
 def test_kept_and_recomputed_probabilities_give_the_same_derivatives(geo, monkeypatch):
-    """The adjoint and tangent passes read the solve's kept probabilities when they fit in
-    KEPT_PROBABILITY_BYTES, and recompute them otherwise (the preference match on full China): both
-    paths, ξ on, every parameter."""
-    import mig_lib.kw.gradient as gradient
+    """The adjoint and tangent passes read the solve's kept probabilities when the memory budget
+    allows (resources.keeps_probabilities), and recompute them otherwise (full China with the
+    preference match on, with 8 GiB): both paths, ξ on, every parameter."""
+    from mig_lib.kw.resources import MEMORY_LIMIT_VARIABLE
 
     likelihood = KWLikelihood(geo, annual_panel(geo), TABLE, ages=AGES, forward=False, n_xi=2)
     names = NAMES + ["xi_sd"]
     kept = ExactScores(likelihood)
     total_kept, scores_kept = kept.total(TABLE, names)[1], kept(TABLE, names)[1]
     assert all(solution.probabilities is not None for solution, _ in kept._solutions.values())
-    monkeypatch.setattr(gradient, "KEPT_PROBABILITY_BYTES", 0)
+    monkeypatch.setenv(MEMORY_LIMIT_VARIABLE, "1e3")
     recomputed = ExactScores(likelihood)
     total_recomputed, scores_recomputed = recomputed.total(TABLE, names)[1], recomputed(TABLE, names)[1]
     assert all(solution.probabilities is None for solution, _ in recomputed._solutions.values())

@@ -55,17 +55,30 @@ def random_inputs(seed, paths, n_types=2, n_match=3, n_wage=6):
 def test_kernel_matches_brute_force_enumeration(seed):
     paths = [[0, 0, 1, 0, 2, 0], [3, 2, 1, 2, 3], [1], [2, 2, 2], [0, 1, 2, 3, 0, 1, 2]]
     _, args = random_inputs(seed, paths)
-    fast, by_type = person_log_likelihoods(*args)
+    fast, by_type = person_log_likelihoods(*args, 1)
     slow = person_log_likelihoods_reference(*args)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
     np.testing.assert_allclose(np.log(np.exp(by_type + args[-2]).sum(1)), fast, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_nu, n_xi", [(2, 2), (3, 2), (2, 3)])
+def test_kernel_shares_the_wage_sums_of_matches_with_the_same_nu(n_nu, n_xi):
+    """With the preference match on, a match is a (ν, ξ) pair and the wage density reads ν alone
+    (constant over the n_xi matches m = ν-index · n_xi + ξ-index): the kernel's wage sums per
+    combination of ν's give the brute force's over every match combination."""
+    paths = [[0, 0, 1, 0, 2, 0], [3, 2, 1, 2, 3], [1], [2, 2, 2], [0, 1, 2, 3, 0, 1]]
+    _, args = random_inputs(5, paths, n_match=n_nu * n_xi)
+    args = list(args)
+    args[5] = np.repeat(args[5][:, :n_nu, :], n_xi, axis=1)
+    fast, _ = person_log_likelihoods(*args, n_xi)
+    np.testing.assert_allclose(fast, person_log_likelihoods_reference(*args), rtol=1e-12)
 
 
 def test_kernel_does_not_underflow_on_long_histories():
     _, args = random_inputs(4, [[0, 1] * 5 + [1] * 25])
     args = list(args)
     args[5] = args[5] - 30.0   # densities ~ e^-30 per year: the level product underflows
-    fast, _ = person_log_likelihoods(*args)
+    fast, _ = person_log_likelihoods(*args, 1)
     assert np.isfinite(fast).all() and fast[0] < -900
 
 

@@ -33,7 +33,6 @@ def test_memory_model_matches_the_allocated_arrays(geography):
     # an evaluation solves a third
     one = allocate_values(model).nbytes
     assert estimate.bytes_values == (resources.SOLUTIONS_KEPT + 1) * one + resources.SOLUTIONS_KEPT * 2 * one
-    assert resources.KEPT_PROBABILITY_BYTES == kw_gradient.KEPT_PROBABILITY_BYTES
     assert kw_estimation_resources(n_people, n_years, geography.n, n_params=3, n_nu=n_nu,
                                    exact_gradient=False).bytes_values == allocate_values(model).nbytes
     likelihood = kw_likelihood.KWLikelihood(geography, panel_arrays(frame, geography.codes, (20, 59),
@@ -48,6 +47,24 @@ def test_memory_model_matches_the_allocated_arrays(geography):
     assert resources.CACHE_SIZE == kw_likelihood.CACHE_SIZE
     assert resources.SOLUTIONS_KEPT == kw_gradient.SOLUTIONS_KEPT
     assert resources.N_WAGE_COMBINATIONS == kw_model.N_ETA * kw_model.N_SIGMA_EPS
+
+
+def test_probabilities_are_kept_while_half_the_budget_holds_the_kept_solutions(monkeypatch):
+    """Two kept solutions, each v̄ and two probabilities per state: full China's value function is
+    0.34 GB with the preference match off and 1.37 GB with it on (n_ξ = 2)."""
+    gib = 1024 ** 3
+    off, on = (resources.check_kw_solution_memory(31, n_xi=n_xi, memory_bytes=10 ** 15) for n_xi in (1, 2))
+    assert resources.keeps_probabilities(off, 8 * gib) and resources.keeps_probabilities(off, 24 * gib)
+    assert resources.keeps_probabilities(on, 24 * gib) and not resources.keeps_probabilities(on, 8 * gib)
+    # the boundary: 2 solutions × 3 arrays of v̄'s size within half the budget
+    assert resources.keeps_probabilities(1000, 12_000) and not resources.keeps_probabilities(1001, 12_000)
+    # without an explicit budget, the machine's or $MIG_LIB_MEMORY_LIMIT
+    monkeypatch.setenv(resources.MEMORY_LIMIT_VARIABLE, "12000")
+    assert resources.keeps_probabilities(1000) and not resources.keeps_probabilities(1001)
+    # the resource estimate counts the probabilities exactly when they are kept
+    with_them = kw_estimation_resources(1000, 10, 31, 26, n_xi=2, memory_bytes=24 * gib).bytes_values
+    without = kw_estimation_resources(1000, 10, 31, 26, n_xi=2, memory_bytes=8 * gib).bytes_values
+    assert with_them - without == resources.SOLUTIONS_KEPT * 2 * on
 
 
 def test_requests_beyond_the_machine_are_refused_with_the_estimate():
